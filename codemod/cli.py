@@ -1,0 +1,146 @@
+"""Thin click commands: parse options, call the engine, pick a renderer, set the exit status.
+
+Exit status, every command: 0 clean or done; 1 findings left (an undecided selector, or another rule's
+finding) or, with --check, changes pending; 2 bad usage, a bad decision file, or any input that could not
+be read, parsed or safely rewritten (the rest is still processed and reported).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from codemod import __version__
+
+COLOR = click.Choice(["auto", "always", "never"])
+
+
+def _use_color(choice: str, stream: object) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _load_decisions(path: str | None) -> object:
+    if path is None:
+        return None
+    from codemod.decisions import DecisionFileError, load
+
+    try:
+        return load(Path(path))
+    except DecisionFileError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _report_problems(run: object) -> None:
+    from codemod.render.text import error_line, skipped_line
+
+    for skipped in run.skipped:  # type: ignore[attr-defined]
+        click.echo(skipped_line(skipped), err=True)
+    for error in run.errors:  # type: ignore[attr-defined]
+        click.echo(error_line(error), err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cilium-codemod")
+def main() -> None:
+    """Find and rewrite the Cilium policy selectors that Cilium 1.19's local-cluster default breaks."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json"]), default="text",
+              show_default=True, help="Output format; inspect-json matches `cilium clustermesh "
+              "inspect-policy-default-local-cluster -o json`.")
+@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+              help="Decision file: each affected selector also shows the action that applies to it.")
+@click.option("--color", type=COLOR, default="auto", show_default=True)
+def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: str) -> None:
+    """Report every peer selector that relies on the implicit cluster default, and other upgrade findings."""
+    from codemod import engine
+    from codemod.rule import load_rules
+
+    decisions = _load_decisions(decisions_path)
+    run = engine.run(paths, load_rules(), decisions, fix=False)  # type: ignore[arg-type]
+    with_decision = decisions is not None
+    if fmt == "json":
+        from codemod.render.json import report
+
+        click.echo(report(run, with_decision), nl=False)
+    elif fmt == "inspect-json":
+        from codemod.render.json import inspect
+
+        click.echo(inspect(run), nl=False)
+        _report_problems(run)
+    else:
+        from codemod.render.text import findings
+
+        _report_problems(run)
+        click.echo(findings(run, with_decision), nl=False, color=_use_color(color, sys.stdout))
+    if run.errors:
+        sys.exit(2)
+    sys.exit(1 if any(f.counts for f in run.findings) else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+              help="Decision file; without it only rules that need no decision run.")
+@click.option("--write", is_flag=True, help="Apply the changes (default: print a dry-run diff).")
+@click.option("--check", is_flag=True, help="Exit 1 when anything would change or stays undecided.")
+@click.option("--color", type=COLOR, default="auto", show_default=True)
+def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, color: str) -> None:
+    """Rewrite affected selectors into their explicit form, as the decision file says."""
+    from codemod import engine
+    from codemod.render import diff
+    from codemod.render.text import finding_line
+    from codemod.rule import load_rules
+    from codemod.sources import FileError, write_atomically
+
+    decisions = _load_decisions(decisions_path)
+    rules = load_rules()
+    if decisions is None:
+        rules = [r for r in rules if not r.needs_decision]
+    run = engine.run(paths, rules, decisions, fix=True)  # type: ignore[arg-type]
+    changed = run.changed
+    if write:
+        for result in changed:
+            assert result.source is not None
+            try:
+                if result.source.path.read_bytes() != result.source.raw:
+                    raise OSError("changed on disk since it was read; not overwritten")
+                write_atomically(result.source.path, result.new_bytes)
+            except OSError as exc:
+                result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
+                result.new_text = None
+                continue
+            click.echo(f"rewrote {result.display} ({sum(1 for f in result.findings if f.fix)} changes)",
+                       err=True)
+    elif not check:
+        click.echo(diff.render(changed, _use_color(color, sys.stdout)), nl=False)
+    else:
+        for result in changed:
+            click.echo(f"would rewrite {result.display}", err=True)
+    _report_problems(run)
+    left = [f for f in run.findings if f.counts]
+    for f in left:
+        click.echo(finding_line(f, with_decision=decisions is not None), err=True)
+    pending = [r for r in run.changed if not write] if check else []
+    changes = sum(1 for r in changed for f in r.findings if f.fix)
+    verb = "rewrote" if write else "would rewrite"
+    click.echo(f"{verb} {len(changed)} file{'s' if len(changed) != 1 else ''} ({changes} change"
+               f"{'s' if changes != 1 else ''}); {len(left)} finding{'s' if len(left) != 1 else ''} left"
+               + (f"; {len(run.errors)} error{'s' if len(run.errors) != 1 else ''}" if run.errors else ""),
+               err=True)
+    if run.errors:
+        sys.exit(2)
+    if check and (changed or left):
+        sys.exit(1)
+    sys.exit(1 if left or pending else 0)

@@ -1,0 +1,195 @@
+"""The decision file: load it, validate it against the shipped JSON Schema, and match selectors to it.
+
+Errors name the file, the line and the field, because a decision file is written by hand and reviewed in
+pull requests; a bad one stops the run (exit 2) before any file is touched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+ACTIONS = ("all-clusters", "clusters", "local", "undecided")
+
+
+class DecisionFileError(Exception):
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
+        self.file, self.line, self.message = file, line, message
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    clusters: tuple[str, ...] = ()
+    reason: str | None = None
+    entry: int | None = None  # index in `decisions`, None for the file's default
+
+    @property
+    def label(self) -> str:
+        return f"clusters [{', '.join(self.clusters)}]" if self.action == "clusters" else self.action
+
+
+UNDECIDED = Decision("undecided")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a decision entry can match on, for one selector."""
+
+    file: Path  # absolute
+    kind: str
+    namespace: str
+    name: str
+    path: str
+    direction: str
+    deny: bool
+
+
+@dataclass
+class _Entry:
+    match: dict[str, Any]
+    decision: Decision
+    file_regex: re.Pattern[str] | None = None
+
+
+@dataclass
+class Decisions:
+    path: Path
+    default: Decision
+    entries: list[_Entry] = field(default_factory=list)
+
+    def decide(self, subject: Subject) -> Decision:
+        for entry in self.entries:
+            if self._matches(entry, subject):
+                return entry.decision
+        return self.default
+
+    def _matches(self, entry: _Entry, s: Subject) -> bool:
+        m = entry.match
+        if entry.file_regex is not None:
+            try:
+                rel = s.file.relative_to(self.path.parent.absolute()).as_posix()
+            except ValueError:
+                return False
+            if not entry.file_regex.fullmatch(rel):
+                return False
+        return (
+            m.get("kind", s.kind) == s.kind
+            and fnmatch.fnmatchcase(s.namespace, m.get("namespace", "*"))
+            and fnmatch.fnmatchcase(s.name, m.get("name", "*"))
+            and m.get("path", s.path) == s.path
+            and m.get("direction", s.direction) == s.direction
+            and m.get("deny", s.deny) == s.deny
+        )
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob: `*` and `?` stay inside one folder, `**` crosses folders, `[...]` is a class."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end]
+            out += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
+            i = end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files("codemod").joinpath("schemas/decisions.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def load(path: Path) -> Decisions:
+    shown = path.as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecisionFileError(shown, None, f"cannot read decision file: {exc}") from None
+    data = _parse(shown, text)
+    _validate(shown, data)
+    default = Decision(data.get("default", "undecided"))
+    entries = []
+    for index, raw in enumerate(data.get("decisions") or []):
+        match = dict(raw.get("match") or {})
+        decision = Decision(raw["action"], tuple(raw.get("clusters") or ()), raw.get("reason"), index)
+        regex = glob_regex(match["file"]) if "file" in match else None
+        entries.append(_Entry(match, decision, regex))
+    return Decisions(path, default, entries)
+
+
+def _parse(shown: str, text: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").split("\n")[0]
+        raise DecisionFileError(shown, mark.line + 1 if mark else None, problem) from None
+    except YAMLError as exc:
+        raise DecisionFileError(shown, None, str(exc).splitlines()[0]) from None
+    if data is None:
+        raise DecisionFileError(shown, None, "the decision file is empty")
+    return data
+
+
+def _validate(shown: str, data: Any) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (_line(data, e.absolute_path) or 0, e.path))
+    if not errors:
+        return
+    error = errors[0]
+    where = _field(error.absolute_path)
+    if error.validator == "not" and list(error.absolute_path)[-1:] != ["clusters"]:
+        message = "clusters is only allowed with action: clusters"
+    elif error.validator == "additionalProperties":
+        message = error.message.replace("Additional properties are not allowed", "unknown field")
+    else:
+        message = error.message
+    raise DecisionFileError(shown, _line(data, error.absolute_path), f"{where}: {message}" if where else message)
+
+
+def _field(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line(data: Any, path: Any) -> int | None:
+    """The 1-based line of the deepest node on `path` that the round-trip loader placed."""
+    line: int | None = None
+    node = data
+    for part in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if lc is not None:
+                line = (lc.key(part) if isinstance(part, str) else lc.item(part))[0] + 1
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    if line is None and getattr(data, "lc", None) is not None:
+        line = data.lc.line + 1
+    return line

@@ -1,0 +1,265 @@
+"""YAML streams as light node trees that remember where every node sits in the text.
+
+Edits are made to the original text, never to a re-dumped document, so what the engine needs from the
+parser is positions: character offsets, lines and columns of every node, and which nodes are anchors
+shared through aliases. A small composer over the libyaml event stream (PyYAML's C parser when present)
+gives exactly that, and is many times faster than a round-trip load.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from collections.abc import Sequence as Seq
+from dataclasses import dataclass, field
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+
+class ParseError(Exception):
+    """The text is not YAML we can read; carries the 1-based line of the problem."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(eq=False)
+class Node:
+    """A node with its span in the text: [start, end) character offsets, 0-based line and column."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+    anchor: str | None = None
+    tag: str | None = None
+    aliases: list[Alias] = field(default_factory=list)
+
+    @property
+    def shared(self) -> bool:
+        """True when an alias elsewhere refers to this node, so editing it would edit those too."""
+        return bool(self.aliases)
+
+
+@dataclass(eq=False)
+class Scalar(Node):
+    value: str = ""
+    style: str | None = None  # None for plain, else one of ' " | >
+
+    @property
+    def is_null(self) -> bool:
+        return self.style is None and self.value in ("", "~", "null", "Null", "NULL")
+
+
+@dataclass(eq=False)
+class Mapping(Node):
+    pairs: list[tuple[Node, Node]] = field(default_factory=list)
+    flow: bool = False
+
+    def get(self, key: str) -> Node | None:
+        """The value under a plain string key, with aliases left in place."""
+        for k, v in self.pairs:
+            if isinstance(k, Scalar) and k.value == key:
+                return v
+        return None
+
+    def key_node(self, key: str) -> Scalar | None:
+        for k, _ in self.pairs:
+            if isinstance(k, Scalar) and k.value == key:
+                return k
+        return None
+
+
+@dataclass(eq=False)
+class Sequence(Node):
+    items: list[Node] = field(default_factory=list)
+    flow: bool = False
+
+
+@dataclass(eq=False)
+class Alias(Node):
+    name: str = ""
+    target: Node | None = None
+
+
+def deref(node: Node | None) -> Node | None:
+    """Follow an alias to the node it names."""
+    while isinstance(node, Alias):
+        node = node.target
+    return node
+
+
+@dataclass
+class Document:
+    index: int
+    root: Node | None
+    start: int
+    end: int
+    duplicate_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, 1-based line)
+    anchored: list[Node] = field(default_factory=list)  # every node that carries an anchor
+
+
+def _loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_stream(text: str) -> list[Document]:
+    """Compose every document of a YAML stream into node trees with positions."""
+    import yaml
+
+    try:
+        events = list(yaml.parse(text, Loader=_loader()))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ParseError(problem, mark.line + 1 if mark is not None else None) from None
+    except yaml.YAMLError as exc:
+        raise ParseError(str(exc).splitlines()[0] if str(exc) else "invalid YAML", None) from None
+    return _Composer(events).documents()
+
+
+class _Composer:
+    def __init__(self, events: Seq[object]) -> None:
+        self.events = events
+        self.pos = 0
+
+    def _next(self) -> object:
+        event = self.events[self.pos]
+        self.pos += 1
+        return event
+
+    def documents(self) -> list[Document]:
+        import yaml
+
+        docs: list[Document] = []
+        while self.pos < len(self.events):
+            event = self._next()
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.anchors: dict[str, Node] = {}
+                start = event.start_mark.index if event.start_mark is not None else 0
+                self.doc = Document(len(docs), None, start, start)
+                self.doc.root = self._node()
+                end = self._next()
+                self.doc.end = end.end_mark.index  # type: ignore[attr-defined]
+                docs.append(self.doc)
+        return docs
+
+    def _node(self) -> Node:
+        import yaml
+
+        event = self._next()
+        sm, em = event.start_mark, event.end_mark  # type: ignore[attr-defined]
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor or "")
+            if target is None:
+                raise ParseError(f"found undefined alias {event.anchor!r}", sm.line + 1)
+            alias = Alias(sm.index, em.index, sm.line, sm.column, name=event.anchor or "", target=target)
+            target.aliases.append(alias)
+            return alias
+        node: Node
+        if isinstance(event, yaml.ScalarEvent):
+            node = Scalar(sm.index, em.index, sm.line, sm.column, event.anchor, event.tag,
+                          value=event.value, style=event.style or None)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            seq = Sequence(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,
+                           flow=bool(event.flow_style))
+            self._remember(seq)
+            while not isinstance(self.events[self.pos], yaml.SequenceEndEvent):
+                seq.items.append(self._node())
+            seq.end = self._next().end_mark.index  # type: ignore[attr-defined]
+            return seq
+        elif isinstance(event, yaml.MappingStartEvent):
+            mapping = Mapping(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,
+                              flow=bool(event.flow_style))
+            self._remember(mapping)
+            seen: set[str] = set()
+            while not isinstance(self.events[self.pos], yaml.MappingEndEvent):
+                key = self._node()
+                value = self._node()
+                if isinstance(key, Scalar):
+                    if key.value in seen:
+                        self.doc.duplicate_keys.append((key.value, key.line + 1))
+                    seen.add(key.value)
+                mapping.pairs.append((key, value))
+            mapping.end = self._next().end_mark.index  # type: ignore[attr-defined]
+            return mapping
+        else:  # pragma: no cover - the parser emits nothing else inside a document
+            raise ParseError(f"unexpected YAML event {type(event).__name__}", sm.line + 1)
+        self._remember(node)
+        return node
+
+    def _remember(self, node: Node) -> None:
+        if node.anchor:
+            self.anchors[node.anchor] = node
+            self.doc.anchored.append(node)
+
+
+def walk(node: Node | None, path: Path = ()) -> Iterator[tuple[Path, Node]]:
+    """Every node below (and including) `node` with its data path; aliases are followed."""
+    node = deref(node)
+    if node is None:
+        return
+    yield path, node
+    if isinstance(node, Mapping):
+        for k, v in node.pairs:
+            if isinstance(k, Scalar):
+                yield from walk(v, (*path, k.value))
+    elif isinstance(node, Sequence):
+        for i, item in enumerate(node.items):
+            yield from walk(item, (*path, i))
+
+
+def format_path(path: Path) -> str:
+    """`spec.ingress[0].fromEndpoints[1]`, the form scan prints and decision files match."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$")
+
+
+def scalar_data(node: Scalar) -> object:
+    """The value of a scalar under the YAML 1.2 core schema; only used to compare data, never to edit."""
+    if node.style is not None or (node.tag not in (None, "!")):
+        return node.value if node.tag in (None, "!", "tag:yaml.org,2002:str") else (node.tag, node.value)
+    value = node.value
+    if value in ("", "~", "null", "Null", "NULL"):
+        return None
+    if value in ("true", "True", "TRUE"):
+        return True
+    if value in ("false", "False", "FALSE"):
+        return False
+    if _INT.match(value):
+        return ("int", value)
+    if _FLOAT.match(value):
+        return ("float", value)
+    return value
+
+
+def to_data(node: Node | None) -> object:
+    """Plain data for a node: aliases expanded into independent copies, so a change at one use shows."""
+    node = deref(node)
+    if node is None:
+        return None
+    if isinstance(node, Scalar):
+        return scalar_data(node)
+    if isinstance(node, Sequence):
+        return [to_data(item) for item in node.items]
+    if isinstance(node, Mapping):
+        out: dict[object, object] = {}
+        for k, v in node.pairs:
+            key = to_data(k)
+            out[key if isinstance(key, (str, int, float, bool, tuple)) or key is None else repr(key)] = to_data(v)
+        return out
+    raise TypeError(type(node))  # pragma: no cover

@@ -1,0 +1,186 @@
+"""Runs the rules over files: sources → documents → rules → edits → verification.
+
+One file at a time, all or nothing: a file is either fully rewritten and verified, or left untouched with
+an error that names it. Nothing here prints; the CLI renders what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codemod.cilium import Policy, policies
+from codemod.decisions import Decisions
+from codemod.documents import Document, ParseError, format_path, parse_stream, to_data
+from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
+from codemod.rule import Context, Finding, Rule
+from codemod.sources import FileError, Skipped, SourceFile, discover, read_source, template_reason
+
+
+@dataclass
+class PolicyVerdict:
+    """One policy object and whether any of its selectors relies on the cluster default."""
+
+    kind: str
+    namespace: str | None
+    name: str
+    affected: bool
+
+
+@dataclass
+class FileResult:
+    display: str
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    verdicts: list[PolicyVerdict] = field(default_factory=list)
+    source: SourceFile | None = None
+    new_text: str | None = None  # set when the file would change
+
+    @property
+    def changed(self) -> bool:
+        return self.source is not None and self.new_text is not None and self.new_text != self.source.text
+
+    @property
+    def new_bytes(self) -> bytes:
+        assert self.source is not None and self.new_text is not None
+        return self.source.encode(self.new_text)
+
+
+@dataclass
+class Run:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.files for f in r.findings]
+
+    @property
+    def errors(self) -> list[FileError]:
+        return [e for r in self.files for e in r.errors]
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return [s for r in self.files for s in r.skipped]
+
+    @property
+    def changed(self) -> list[FileResult]:
+        return [r for r in self.files if r.changed]
+
+
+def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool) -> Run:
+    result = Run()
+    for found in discover(list(paths)):
+        if isinstance(found, Skipped):
+            result.files.append(FileResult(found.file, skipped=[found]))
+            continue
+        result.files.append(check_file(found, rules, decisions, fix))
+    return result
+
+
+def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool) -> FileResult:
+    read = read_source(path)
+    if read is None:
+        return FileResult(str(path))
+    if isinstance(read, Skipped):
+        return FileResult(read.file, skipped=[read])
+    if isinstance(read, FileError):
+        return FileResult(read.file, errors=[read])
+    source = read
+    result = FileResult(source.display, source=source)
+    reason = template_reason(source.text)
+    if reason is not None:
+        result.skipped.append(Skipped(source.display, reason))
+        return result
+    try:
+        docs = parse_stream(source.text)
+    except ParseError as exc:
+        result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
+        return result
+    context = Context(source.path, source.display, decisions)
+    found = _check_documents(docs, rules, context, result)
+    if found is None:
+        return result
+    result.findings = found
+    if fix:
+        try:
+            result.new_text = rewrite_text(source, docs, found, rules, context)
+        except Unsafe as exc:
+            result.errors.append(FileError(source.display, exc.line, f"not rewritten: {exc.message}"))
+    return result
+
+
+def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
+                     result: FileResult | None) -> list[Finding] | None:
+    findings: list[Finding] = []
+    for doc in docs:
+        doc_policies = list(policies(doc))
+        if doc_policies and doc.duplicate_keys:
+            key, line = doc.duplicate_keys[0]
+            if result is not None:
+                result.errors.append(FileError(context.display, line, f"duplicate key {key!r}"))
+            return None
+        for policy in doc_policies:
+            policy_findings = [f for rule in rules for f in rule.check(policy, context)]
+            findings += policy_findings
+            if result is not None:
+                result.verdicts.append(_verdict(policy, policy_findings))
+    findings.sort(key=lambda f: (f.document, f.line, f.rule))
+    return findings
+
+
+def _verdict(policy: Policy, findings: Iterable[Finding]) -> PolicyVerdict:
+    affected = any(f.rule == "implicit-cluster-selector" for f in findings)
+    return PolicyVerdict(policy.kind, policy.namespace, policy.name, affected)
+
+
+def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Finding], rules: list[Rule],
+                 context: Context) -> str | None:
+    """The new text with every fix applied, verified; None when nothing changes."""
+    ops = [op for f in findings for op in f.fix]
+    if not ops:
+        return None
+    json_mode = source.path.suffix == ".json"
+    edits: list[TextEdit] = []
+    for doc in docs:
+        doc_ops = [op for op in ops if op.document == doc.index]
+        if not doc_ops:
+            continue
+        planner = Planner(source.text, doc, detect_style(doc, source.text, source.newline, json_mode))
+        for op in doc_ops:
+            edits += planner.plan(op)
+    new_text = apply_edits(source.text, edits)
+    verify(source.text, new_text, docs, ops, rules, context)
+    return new_text
+
+
+def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op], rules: list[Rule],
+           context: Context) -> None:
+    """Black's rule: refuse unless the new text parses, means exactly the old data plus the intended
+    changes, and a second pass would change nothing."""
+    try:
+        new_docs = parse_stream(new_text)
+    except ParseError as exc:
+        raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
+    if len(new_docs) != len(old_docs):
+        raise Unsafe("the rewritten text has a different number of documents", None)
+    for old, new in zip(old_docs, new_docs, strict=True):
+        expected = to_data(old.root)
+        for op in ops:
+            if op.document == old.index:
+                apply_to_data(expected, op)
+        actual = to_data(new.root)
+        if expected != actual:
+            from deepdiff import DeepDiff
+
+            diff = DeepDiff(expected, actual, view="tree")
+            first = next((str(item.path(output_format="list")) for items in diff.values() for item in items),
+                         "?")
+            raise Unsafe(f"verification failed in document {old.index}: unintended change at {first}",
+                         old.root.line + 1 if old.root else None)
+    again = _check_documents(new_docs, rules, context, None) or []
+    leftover = [f for f in again if f.fix]
+    if leftover:
+        f = leftover[0]
+        raise Unsafe(f"a second pass would change {format_path(())}{f.path} again (not idempotent)", f.line)

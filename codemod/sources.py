@@ -1,0 +1,201 @@
+"""Finding the files to look at, and reading them without losing a byte.
+
+The walker honours `.git` and `.gitignore` the way users expect from ruff or black; a file named on the
+command line is always taken. Reading keeps what the writer must put back: a UTF-8 BOM and the line
+endings (CRLF stays CRLF), since offsets and edits work on the decoded text without the BOM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SUFFIXES = (".yaml", ".yml", ".json")
+BOM = "\ufeff"
+# Every kind the engine reads (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy and
+# their lists) contains this word, so a file without it is passed over before any parsing.
+POLICY_WORD = b"NetworkPolicy"
+# A template tag opening a line, any Jinja block tag, or an unquoted value that starts with `{{`; a quoted
+# "{{ ... }}" inside a string (Prometheus annotations, say) is YAML and does not count.
+_TEMPLATE = re.compile(r"^\s*(\{\{|\{%|\{#)|\{%|[:-]\s+\{\{")
+
+
+@dataclass
+class SourceFile:
+    path: Path  # absolute
+    display: str  # as shown to the user: relative to the working folder when under it
+    raw: bytes
+    text: str  # decoded, without the BOM
+    bom: bool
+
+    @property
+    def newline(self) -> str:
+        """The line ending the file uses (from its first line), for the lines we add."""
+        end = self.text.find("\n")
+        return "\r\n" if end > 0 and self.text[end - 1] == "\r" else "\n"
+
+    def encode(self, text: str) -> bytes:
+        return ((BOM if self.bom else "") + text).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileError:
+    file: str
+    line: int | None
+    message: str
+
+
+def display_path(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(roots: list[str]) -> Iterator[Path | Skipped]:
+    """Files to read, in a stable order; each file once even when named twice."""
+    seen: set[Path] = set()
+    for root in roots:
+        path = Path(root)
+        if path.is_symlink() and path.is_dir():
+            yield Skipped(root, "symbolic link to a folder (not followed)")
+            continue
+        if path.is_dir():
+            for found in _walk(path.absolute()):
+                if found not in seen:
+                    seen.add(found)
+                    yield found
+        elif path.exists():
+            absolute = path.absolute()
+            if absolute not in seen:
+                seen.add(absolute)
+                yield absolute
+        else:
+            yield Skipped(root, "no such file or folder")
+
+
+def _repo_root(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _ignore_spec(folder: Path) -> Any | None:
+    lines: list[str] = []
+    for name in (".gitignore", ".git/info/exclude"):
+        try:
+            lines += (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+    if not lines:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _ignored(specs: list[tuple[Path, Any]], path: Path, is_dir: bool) -> bool:
+    """Git's rule: the deepest .gitignore with a matching pattern decides, negations included."""
+    for base, spec in reversed(specs):
+        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        result = spec.check_file(rel)
+        if result.include is not None:
+            return bool(result.include)
+    return False
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    repo = _repo_root(root)
+    specs: list[tuple[Path, Any]] = []
+    if repo is not None:
+        for folder in reversed([root, *root.parents]):
+            if folder == root or not folder.is_relative_to(repo):
+                continue
+            spec = _ignore_spec(folder)
+            if spec is not None:
+                specs.append((folder, spec))
+    yield from _walk_folder(root, specs)
+
+
+def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path]:
+    spec = _ignore_spec(folder)
+    if spec is not None:
+        specs = [*specs, (folder, spec)]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name == ".git" or _ignored(specs, path, True):
+                continue
+            yield from _walk_folder(path, specs)
+        elif entry.name.endswith(SUFFIXES) and not entry.is_symlink() and not _ignored(specs, path, False):
+            yield path
+
+
+def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
+    """Read and decode one file; None when it cannot hold a policy and needs no further look."""
+    shown = display_path(path)
+    if path.is_symlink():
+        return Skipped(shown, "symbolic link (not followed)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileError(shown, None, f"cannot read: {exc.strerror or exc}")
+    if POLICY_WORD not in raw:
+        return None
+    bom = raw.startswith(BOM.encode("utf-8"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return FileError(shown, line, "not UTF-8 text")
+    if bom:
+        text = text[1:]
+    if "\0" in text:
+        return FileError(shown, text[: text.index("\0")].count("\n") + 1, "binary file (NUL byte)")
+    return SourceFile(path, shown, raw, text, bom)
+
+
+def template_reason(text: str) -> str | None:
+    """Why a file is a Helm/Go/Jinja template that is not YAML until rendered, or None."""
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("#"):
+            continue
+        if _TEMPLATE.search(line):
+            return "template (Helm/Go/Jinja): not YAML until rendered"
+    return None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, fsync, then rename; the mode is kept."""
+    import tempfile
+
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,60 @@
+"""Peer selectors that name no cluster: on Cilium 1.19 they match the local cluster only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from codemod.cilium import (
+    ALL_CLUSTERS_EXPRESSION,
+    CLUSTER_KEY,
+    KNP,
+    Peer,
+    Policy,
+    cluster_form,
+    peers,
+    relies_on_default,
+)
+from codemod.decisions import Decision
+from codemod.edits import Append, Insert, Op
+from codemod.rule import Context, Finding
+
+
+class ImplicitClusterSelector:
+    id = "implicit-cluster-selector"
+    summary = "peer selector relies on the implicit cluster default (local-only on Cilium 1.19)"
+    fixable = True
+    needs_decision = True
+
+    def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
+        for peer in peers(policy):
+            if not relies_on_default(peer):
+                continue
+            decision = context.decide(peer)
+            yield context.finding(self.id, policy, peer.path, peer.node, _message(peer),
+                                  direction=peer.direction, deny=peer.deny, decision=decision,
+                                  fix=fix(peer, decision))
+
+
+def _message(peer: Peer) -> str:
+    where = f"{peer.field} peer"
+    if peer.policy.kind == KNP:
+        where = f"{peer.field} peer (podSelector)"
+    if peer.deny:
+        return f"{where} of a deny rule stops denying remote clusters on Cilium 1.19 (names no cluster)"
+    if peer.field in ("fromRequires", "toRequires"):
+        return f"{where} names no cluster (and {peer.field} is removed in Cilium 1.19)"
+    return f"{where} matches only the local cluster on Cilium 1.19 (names no cluster)"
+
+
+def fix(peer: Peer, decision: Decision) -> list[Op]:
+    """The explicit form the decision asks for; `local` and `undecided` change nothing."""
+    doc = peer.policy.document.index
+    base = peer.selector_path
+    if decision.action == "all-clusters":
+        return [Append(doc, (*base, "matchExpressions"), dict(ALL_CLUSTERS_EXPRESSION))]
+    if decision.action == "clusters":
+        form, value = cluster_form(list(decision.clusters))
+        if form == "label":
+            return [Insert(doc, (*base, "matchLabels", CLUSTER_KEY), value)]
+        return [Append(doc, (*base, "matchExpressions"), value)]
+    return []
