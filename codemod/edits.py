@@ -13,8 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, scalar_data
+from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, scalar_data, walk
+
+if TYPE_CHECKING:
+    from collections import Counter
 
 
 @dataclass(frozen=True)
@@ -294,15 +298,40 @@ class Planner:
         self.text = text
         self.doc = doc
         self.style = style
+        self._uses: Counter[int] | None = None
 
-    def plan(self, op: Op) -> list[TextEdit]:
+    def locate(self, op: Op) -> tuple[Node | None, tuple[object, ...]]:
+        """The node whose text the change edits, and what it does there relative to that node.
+
+        Changes from several paths that land on one shared node with one signature edit it once."""
         *parents, last = op.path
-        walked = self._walk(parents)
-        nodes, alias_at = walked
+        nodes, _ = self._walk(parents)
+        container = deref(nodes[-1])
+        rest: list[object] = [*parents[len(nodes) - 1:], last]
+        if isinstance(op, Append) and len(nodes) - 1 == len(parents) and isinstance(container, Mapping):
+            existing = deref(container.get(str(last)))
+            if existing is not None:
+                container, rest = existing, []
+        payload = getattr(op, "item", getattr(op, "value", None))
+        return container, (type(op).__name__, tuple(rest), json.dumps(payload, sort_keys=True, default=str))
+
+    def uses(self, node: Node) -> int:
+        """How many places of the document (aliases expanded) hold this very node."""
+        if self._uses is None:
+            from collections import Counter
+
+            self._uses = Counter(id(n) for _, n in walk(self.doc.root))
+        return self._uses[id(node)]
+
+    def plan(self, op: Op, every_use: bool = False) -> list[TextEdit]:
+        """Text edits for one change. With `every_use`, the caller has checked that the same change is
+        requested at every place that shares the node, so editing the node once is exact."""
+        *parents, last = op.path
+        nodes, alias_at = self._walk(parents)
         missing_from = len(nodes) - 1  # number of path parts that exist
-        if alias_at is not None:
+        if alias_at is not None and not every_use:
             return self._expand_alias(op, alias_at)
-        for node in nodes:
+        for node in nodes if not every_use else ():
             target = deref(node)
             if target is not None and target.shared:
                 raise Unsafe(
@@ -316,13 +345,13 @@ class Planner:
         if isinstance(op, Append):
             existing = container.get(str(last)) if isinstance(container, Mapping) else None
             target = deref(existing)
-            if target is not None and target.shared:
-                raise Unsafe(f"the list is the anchor &{target.anchor}, also used elsewhere", target.line + 1)
             if existing is None:
                 return self._add_key(container, str(last), [op.item])
+            if isinstance(existing, Alias) and isinstance(target, Sequence) and not every_use:
+                return self._expand_alias_node(existing, [], op, str(last))
+            if target is not None and target.shared and not every_use:
+                raise Unsafe(f"the list is the anchor &{target.anchor}, also used elsewhere", target.line + 1)
             if isinstance(target, Sequence):
-                if isinstance(existing, Alias):
-                    return self._expand_alias_node(existing, [], op, str(last))
                 return self._append(target, op.item)
             if isinstance(target, Scalar) and target.is_null:
                 return self._replace_node(target, [op.item])

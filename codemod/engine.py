@@ -12,7 +12,7 @@ from pathlib import Path
 
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
-from codemod.documents import Document, ParseError, format_path, parse_stream, to_data
+from codemod.documents import Document, Node, ParseError, format_path, parse_stream, to_data
 from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
 from codemod.rule import Context, Finding, Rule
 from codemod.sources import FileError, Skipped, SourceFile, discover, read_source, template_reason
@@ -148,8 +148,20 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
         if not doc_ops:
             continue
         planner = Planner(source.text, doc, detect_style(doc, source.text, source.newline, json_mode))
+        groups: dict[tuple[int, tuple[object, ...]], list[Op]] = {}
+        nodes: dict[int, Node | None] = {}
         for op in doc_ops:
-            edits += planner.plan(op)
+            node, signature = planner.locate(op)
+            nodes[id(node)] = node
+            groups.setdefault((id(node), signature), []).append(op)
+        for (node_id, _), group in groups.items():
+            node = nodes[node_id]
+            uses = planner.uses(node) if node is not None else 1
+            if uses > 1 and len({op.path for op in group}) == uses:
+                edits += planner.plan(group[0], every_use=True)  # one edit serves every place sharing it
+            else:
+                for op in group:
+                    edits += planner.plan(op)
     new_text = apply_edits(source.text, edits)
     verify(source.text, new_text, docs, ops, rules, context)
     return new_text
