@@ -12,7 +12,7 @@ from pathlib import Path
 
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
-from codemod.documents import Document, Node, ParseError, format_path, parse_stream, to_data
+from codemod.documents import Document, Node, ParseError, parse_stream, to_data
 from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
 from codemod.rule import Context, Finding, Rule
 from codemod.sources import FileError, Skipped, SourceFile, discover, read_source, template_reason
@@ -195,4 +195,4 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
     leftover = [f for f in again if f.fix]
     if leftover:
         f = leftover[0]
-        raise Unsafe(f"a second pass would change {format_path(())}{f.path} again (not idempotent)", f.line)
+        raise Unsafe(f"a second pass would change {f.path} again (not idempotent)", f.line)

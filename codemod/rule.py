@@ -33,6 +33,7 @@ class Finding:
     deny: bool | None = None
     decision: Decision | None = None  # implicit selectors only
     fix: list[Op] = field(default_factory=list)
+    severity: str = "warning"  # "info" findings are reported but never hold the exit status at 1
 
     @property
     def policy(self) -> str:
@@ -47,7 +48,7 @@ class Finding:
         """Whether it keeps the exit status at 1: an undecided selector, or a finding nothing fixes."""
         if self.decision is not None:
             return self.undecided
-        return not self.fix
+        return not self.fix and self.severity != "info"
 
 
 @dataclass
