@@ -165,7 +165,7 @@ def selector_keys(selector: Mapping | None) -> list[tuple[str, Node | None]]:
     keys: list[tuple[str, Node | None]] = []
     labels = deref(selector.get("matchLabels"))
     if isinstance(labels, Mapping):
-        keys += [(k.value, v) for k, v in labels.pairs if isinstance(k, Scalar)]
+        keys += [(k.value, v) for k, v in labels.entries() if isinstance(k, Scalar)]
     expressions = deref(selector.get("matchExpressions"))
     if isinstance(expressions, Sequence):
         for item in expressions.items:

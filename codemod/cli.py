@@ -86,7 +86,7 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
         click.echo(findings(run, with_decision), nl=False, color=_use_color(color, sys.stdout))
     if run.errors:
         sys.exit(2)
-    sys.exit(1 if any(f.counts for f in run.findings) else 0)
+    sys.exit(1 if any(f.left_open(fixing=False) for f in run.findings) else 0)
 
 
 @main.command()
@@ -124,12 +124,13 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
             click.echo(f"rewrote {result.display} ({sum(1 for f in result.findings if f.fix)} changes)",
                        err=True)
     elif not check:
-        click.echo(diff.render(changed, _use_color(color, sys.stdout)), nl=False)
+        use_color = _use_color(color, sys.stdout)
+        click.echo(diff.render(changed, use_color), nl=False, color=use_color)
     else:
         for result in changed:
             click.echo(f"would rewrite {result.display}", err=True)
     _report_problems(run)
-    left = [f for f in run.findings if f.counts]
+    left = [f for f in run.findings if f.left_open(fixing=True)]
     for f in left:
         click.echo(finding_line(f, with_decision=decisions is not None), err=True)
     pending = [r for r in run.changed if not write] if check else []

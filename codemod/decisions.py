@@ -161,14 +161,16 @@ def _validate(shown: str, data: Any) -> None:
     if not errors:
         return
     error = errors[0]
-    where = _field(error.absolute_path)
-    if error.validator == "not" and list(error.absolute_path)[-1:] != ["clusters"]:
-        message = "clusters is only allowed with action: clusters"
-    elif error.validator == "additionalProperties":
-        message = error.message.replace("Additional properties are not allowed", "unknown field")
-    else:
-        message = error.message
-    raise DecisionFileError(shown, _line(data, error.absolute_path), f"{where}: {message}" if where else message)
+    path = list(error.absolute_path)
+    message = error.message
+    if error.validator == "not":
+        path, message = [*path, "clusters"], "only allowed with action: clusters"
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        unknown = [key for key in error.instance if key not in known]
+        path, message = [*path, unknown[0]], "unknown field" if unknown else message
+    where = _field(path)
+    raise DecisionFileError(shown, _line(data, path), f"{where}: {message}" if where else message)
 
 
 def _field(path: Any) -> str:

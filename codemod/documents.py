@@ -9,7 +9,7 @@ gives exactly that, and is many times faster than a round-trip load.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 
@@ -60,17 +60,46 @@ class Mapping(Node):
     flow: bool = False
 
     def get(self, key: str) -> Node | None:
-        """The value under a plain string key, with aliases left in place."""
-        for k, v in self.pairs:
+        """The value under a plain string key, with aliases left in place; merge keys (`<<`) honoured."""
+        for k, v in self.entries():
             if isinstance(k, Scalar) and k.value == key:
                 return v
         return None
+
+    @property
+    def has_merge(self) -> bool:
+        return any(_is_merge_key(k) for k, _ in self.pairs)
+
+    def entries(self) -> list[tuple[Node, Node]]:
+        """The pairs as Kubernetes tooling reads them: own keys first, then keys merged in through `<<`
+        (YAML 1.1 merge keys, which kubectl and Flux apply) that the mapping does not set itself."""
+        if not self.has_merge:
+            return self.pairs
+        own = [(k, v) for k, v in self.pairs if not _is_merge_key(k)]
+        seen = {k.value for k, _ in own if isinstance(k, Scalar)}
+        for k, v in self.pairs:
+            if not _is_merge_key(k):
+                continue
+            source = deref(v)
+            for merged in source.items if isinstance(source, Sequence) else [source]:
+                merged = deref(merged)
+                if not isinstance(merged, Mapping):
+                    continue
+                for mk, mv in merged.entries():
+                    if isinstance(mk, Scalar) and mk.value not in seen:
+                        seen.add(mk.value)
+                        own.append((mk, mv))
+        return own
 
     def key_node(self, key: str) -> Scalar | None:
         for k, _ in self.pairs:
             if isinstance(k, Scalar) and k.value == key:
                 return k
         return None
+
+
+def _is_merge_key(node: Node) -> bool:
+    return isinstance(node, Scalar) and node.style is None and node.value == "<<" and node.tag in (None, "!")
 
 
 @dataclass(eq=False)
@@ -206,12 +235,38 @@ def walk(node: Node | None, path: Path = ()) -> Iterator[tuple[Path, Node]]:
         return
     yield path, node
     if isinstance(node, Mapping):
-        for k, v in node.pairs:
+        for k, v in node.entries():
             if isinstance(k, Scalar):
                 yield from walk(v, (*path, k.value))
     elif isinstance(node, Sequence):
         for i, item in enumerate(node.items):
             yield from walk(item, (*path, i))
+
+
+def scalar_spans(docs: list[Document]) -> Callable[[int], bool]:
+    """A test for "is this offset inside a scalar's text", for telling templates from strings."""
+    import bisect
+
+    spans: list[tuple[int, int]] = []
+    for doc in docs:
+        stack: list[Node | None] = [doc.root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Scalar):
+                spans.append((node.start, node.end))
+            elif isinstance(node, Mapping):
+                for k, v in node.pairs:
+                    stack += [k, v]
+            elif isinstance(node, Sequence):
+                stack += node.items
+    spans.sort()
+    starts = [s for s, _ in spans]
+
+    def inside(pos: int) -> bool:
+        i = bisect.bisect_right(starts, pos) - 1
+        return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+    return inside
 
 
 def format_path(path: Path) -> str:
@@ -258,7 +313,7 @@ def to_data(node: Node | None) -> object:
         return [to_data(item) for item in node.items]
     if isinstance(node, Mapping):
         out: dict[object, object] = {}
-        for k, v in node.pairs:
+        for k, v in node.entries():
             key = to_data(k)
             out[key if isinstance(key, (str, int, float, bool, tuple)) or key is None else repr(key)] = to_data(v)
         return out

@@ -59,6 +59,13 @@ class Replace:
 Op = Append | Insert | Delete | Replace
 
 
+def remove_entry(document: int, path: Path, mapping: Mapping, key: str) -> Op:
+    """Remove one key of a mapping; the last one leaves `{}` behind rather than a null value."""
+    if len(mapping.pairs) > 1:
+        return Delete(document, (*path, key))
+    return Replace(document, path, {})
+
+
 @dataclass(frozen=True)
 class TextEdit:
     start: int
@@ -227,6 +234,8 @@ def _raw_copy(node: Node, text: str) -> object:
     if isinstance(node, Scalar):
         if node.style in ("|", ">") or "\n" in text[node.start:node.end]:
             raise Unsafe("an aliased selector holds a multi-line value; expand the alias by hand", node.line + 1)
+        if node.style is None and (any(c in node.value for c in ",[]{}") or ": " in node.value):
+            return _Raw(json.dumps(node.value, ensure_ascii=False))  # a block plain scalar in flow context
         raw = text[node.start:node.end]
         if node.anchor:
             raw = re.sub(r"^&\S+\s+", "", raw)
@@ -234,6 +243,8 @@ def _raw_copy(node: Node, text: str) -> object:
     if isinstance(node, Sequence):
         return [_raw_copy(item, text) for item in node.items]
     if isinstance(node, Mapping):
+        if node.has_merge:
+            raise Unsafe("an aliased selector uses a YAML merge key (<<); expand it by hand", node.line + 1)
         pairs: list[tuple[str, object]] = []
         for k, v in node.pairs:
             key = _raw_copy(k, text)
@@ -329,6 +340,10 @@ class Planner:
         *parents, last = op.path
         nodes, alias_at = self._walk(parents)
         missing_from = len(nodes) - 1  # number of path parts that exist
+        for node in nodes:
+            target = deref(node)
+            if isinstance(target, Mapping) and target.has_merge:
+                raise Unsafe("the selector uses a YAML merge key (<<); expand it by hand", target.line + 1)
         if alias_at is not None and not every_use:
             return self._expand_alias(op, alias_at)
         for node in nodes if not every_use else ():
@@ -496,6 +511,8 @@ class Planner:
             if "#" in self.text[colon:end]:
                 raise Unsafe(f"{key} holds comments that the change would remove", old.line + 1)
             return [TextEdit(colon + 1, end, " " + rendered)]
+        if old.start == old.end:  # an empty value: `key:` with nothing after the colon
+            return [TextEdit(old.start, old.end, " " + rendered)]
         return [TextEdit(old.start, old.end, rendered)]
 
     def _delete(self, container: Node | None, key: str) -> list[TextEdit]:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
-from codemod.documents import Document, Node, ParseError, parse_stream, to_data
+from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans, to_data
 from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
 from codemod.rule import Context, Finding, Rule
-from codemod.sources import FileError, Skipped, SourceFile, discover, read_source, template_reason
+from codemod.sources import TEMPLATE_REASON, FileError, Skipped, SourceFile, discover, read_source, template_reason
 
 
 @dataclass
@@ -89,15 +89,19 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
         return FileResult(read.file, errors=[read])
     source = read
     result = FileResult(source.display, source=source)
-    reason = template_reason(source.text)
-    if reason is not None:
-        result.skipped.append(Skipped(source.display, reason))
-        return result
     try:
         docs = parse_stream(source.text)
     except ParseError as exc:
-        result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
+        if template_reason(source.text) is not None:
+            result.skipped.append(Skipped(source.display, TEMPLATE_REASON))
+        else:
+            result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
         return result
+    if "{{" in source.text or "{%" in source.text or "{#" in source.text:
+        reason = template_reason(source.text, scalar_spans(docs))
+        if reason is not None:
+            result.skipped.append(Skipped(source.display, reason))
+            return result
     context = Context(source.path, source.display, decisions)
     found = _check_documents(docs, rules, context, result)
     if found is None:

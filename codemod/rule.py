@@ -43,12 +43,14 @@ class Finding:
     def undecided(self) -> bool:
         return self.decision is not None and self.decision.action == "undecided"
 
-    @property
-    def counts(self) -> bool:
-        """Whether it keeps the exit status at 1: an undecided selector, or a finding nothing fixes."""
+    def left_open(self, fixing: bool) -> bool:
+        """Whether it keeps the exit status at 1: an undecided selector, or another rule's finding that
+        this run does not fix (`fixing`: a rewrite applies the fixes it carries)."""
+        if self.severity == "info":
+            return False
         if self.decision is not None:
             return self.undecided
-        return not self.fix and self.severity != "info"
+        return not (fixing and self.fix)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,8 @@ BOM = "\ufeff"
 # Every kind the engine reads (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy and
 # their lists) contains this word, so a file without it is passed over before any parsing.
 POLICY_WORD = b"NetworkPolicy"
-# A template tag opening a line, any Jinja block tag, or an unquoted value that starts with `{{`; a quoted
-# "{{ ... }}" inside a string (Prometheus annotations, say) is YAML and does not count.
-_TEMPLATE = re.compile(r"^\s*(\{\{|\{%|\{#)|\{%|[:-]\s+\{\{")
+_TEMPLATE_TAG = re.compile(r"\{\{|\{%|\{#")
+TEMPLATE_REASON = "template (Helm/Go/Jinja): not YAML until rendered"
 
 
 @dataclass
@@ -171,14 +170,20 @@ def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
     return SourceFile(path, shown, raw, text, bom)
 
 
-def template_reason(text: str) -> str | None:
-    """Why a file is a Helm/Go/Jinja template that is not YAML until rendered, or None."""
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith("#"):
+def template_reason(text: str, in_scalar: Callable[[int], bool] | None = None) -> str | None:
+    """Why a file is a Helm/Go/Jinja template that is not YAML until rendered, or None.
+
+    A template tag counts unless it sits in a comment or, when the text parsed (`in_scalar` given), inside
+    a scalar: `{{ ... }}` in a quoted string or a block scalar (Alertmanager templates, say) is YAML."""
+    for match in _TEMPLATE_TAG.finditer(text):
+        pos = match.start()
+        if in_scalar is not None and in_scalar(pos):
             continue
-        if _TEMPLATE.search(line):
-            return "template (Helm/Go/Jinja): not YAML until rendered"
+        line_start = text.rfind("\n", 0, pos) + 1
+        if any(text[h] == "#" and (h == line_start or text[h - 1] in " \t")
+               and not (in_scalar is not None and in_scalar(h)) for h in range(line_start, pos)):
+            continue  # in a comment
+        return TEMPLATE_REASON
     return None
 
 

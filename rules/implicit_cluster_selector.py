@@ -15,7 +15,8 @@ from codemod.cilium import (
     relies_on_default,
 )
 from codemod.decisions import Decision
-from codemod.edits import Append, Insert, Op
+from codemod.documents import Mapping, deref
+from codemod.edits import Append, Insert, Op, Replace, remove_entry
 from codemod.rule import Context, Finding
 
 
@@ -48,13 +49,23 @@ def _message(peer: Peer) -> str:
 
 def fix(peer: Peer, decision: Decision) -> list[Op]:
     """The explicit form the decision asks for; `local` and `undecided` change nothing."""
+    if decision.action not in ("all-clusters", "clusters"):
+        return []
     doc = peer.policy.document.index
     base = peer.selector_path
-    if decision.action == "all-clusters":
-        return [Append(doc, (*base, "matchExpressions"), dict(ALL_CLUSTERS_EXPRESSION))]
+    form: str = "expression"
+    value: object = dict(ALL_CLUSTERS_EXPRESSION)
     if decision.action == "clusters":
         form, value = cluster_form(list(decision.clusters))
-        if form == "label":
-            return [Insert(doc, (*base, "matchLabels", CLUSTER_KEY), value)]
-        return [Append(doc, (*base, "matchExpressions"), value)]
-    return []
+    # A NetworkPolicy podSelector may already hold the key with an empty value, which does not name a
+    # cluster (and would make any added expression match nothing): replace it or take it out first.
+    labels = deref(peer.selector.get("matchLabels")) if peer.selector is not None else None
+    empty = isinstance(labels, Mapping) and labels.get(CLUSTER_KEY) is not None
+    if form == "label":
+        if empty:
+            return [Replace(doc, (*base, "matchLabels", CLUSTER_KEY), value)]
+        return [Insert(doc, (*base, "matchLabels", CLUSTER_KEY), value)]
+    ops: list[Op] = []
+    if empty and isinstance(labels, Mapping):
+        ops.append(remove_entry(doc, (*base, "matchLabels"), labels, CLUSTER_KEY))
+    return [*ops, Append(doc, (*base, "matchExpressions"), value)]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from codemod.cilium import CILIUM_CLUSTER_KEYS, CLUSTER_KEY, KNP, Peer, Policy, peers, text_of
 from codemod.documents import Mapping, Scalar, Sequence, deref
-from codemod.edits import Append, Delete, Op, Replace
+from codemod.edits import Append, Op, remove_entry
 from codemod.rule import Context, Finding
 
 
@@ -27,7 +27,7 @@ class InvalidClusterWildcard:
             keys = {CLUSTER_KEY} if policy.kind == KNP else CILIUM_CLUSTER_KEYS
             labels = deref(selector.get("matchLabels"))
             if isinstance(labels, Mapping):
-                for key, value in labels.pairs:
+                for key, value in labels.entries():
                     if isinstance(key, Scalar) and key.value in keys and "*" in (text_of(value) or ""):
                         yield context.finding(
                             self.id, policy, peer.path, key,
@@ -51,6 +51,5 @@ class InvalidClusterWildcard:
 def _repair(peer: Peer, labels: Mapping, key: str) -> list[Op]:
     doc = peer.policy.document.index
     base = peer.selector_path
-    remove: Op = (Delete(doc, (*base, "matchLabels", key)) if len(labels.pairs) > 1
-                  else Replace(doc, (*base, "matchLabels"), {}))
-    return [remove, Append(doc, (*base, "matchExpressions"), {"key": key, "operator": "Exists"})]
+    return [remove_entry(doc, (*base, "matchLabels"), labels, key),
+            Append(doc, (*base, "matchExpressions"), {"key": key, "operator": "Exists"})]
