@@ -1,0 +1,167 @@
+"""Regressions found by probing outside the corpus: merge keys, templates inside strings, alias expansion of
+Flux substitutions, NetworkPolicy cluster labels with empty values."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from codemod.cli import main
+
+ALL = "version: 1\ndefault: all-clusters\n"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def write(name: str, text: str) -> Path:
+    path = Path(name)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def scan(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(invoke("scan", "--format", "json", str(path)).stdout)
+    return data
+
+
+CNP_HEAD = """\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: a, namespace: b}
+spec:
+"""
+
+
+def test_merge_key_carrying_the_cluster_makes_the_selector_explicit() -> None:
+    path = Path("p.yaml")
+    path.write_text(CNP_HEAD + textwrap.indent(textwrap.dedent("""\
+        endpointSelector: {}
+        ingress:
+          - fromEndpoints:
+              - <<: {matchLabels: {io.cilium.k8s.policy.cluster: east}}
+        """), "  "), encoding="utf-8")
+    assert scan(path)["findings"] == []
+
+
+def test_merge_key_selector_is_found_but_never_widened(tmp_path: Path) -> None:
+    text = CNP_HEAD + textwrap.indent(textwrap.dedent("""\
+        endpointSelector: &sel
+          matchExpressions: [{key: app, operator: In, values: [db]}]
+        ingress:
+          - fromEndpoints:
+              - <<: *sel
+        """), "  ")
+    path = Path("p.yaml")
+    path.write_text(text, encoding="utf-8")
+    Path("d.yaml").write_text(ALL, encoding="utf-8")
+    assert [f["path"] for f in scan(path)["findings"]] == ["spec.ingress[0].fromEndpoints[0]"]
+    result = invoke("rewrite", "--write", "--decisions", "d.yaml", "p.yaml")
+    assert result.exit_code == 2
+    assert "p.yaml:9: error: not rewritten:" in result.stderr and "merge key" in result.stderr
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_template_tags_inside_a_block_scalar_are_yaml_not_a_template() -> None:
+    path = write("p.yaml", """\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: alerts}
+        data:
+          slack.tmpl: |
+            {{ define "slack.text" }}{{ .CommonAnnotations.summary }}{{ end }}
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: a, namespace: b}
+        spec:
+          endpointSelector: {}
+          ingress:
+            - fromEndpoints: [{}]  # {{ not a template, a comment }}
+        """)
+    data = scan(path)
+    assert data["skipped"] == []
+    assert [(f["document"], f["path"]) for f in data["findings"]] == [(1, "spec.ingress[0].fromEndpoints[0]")]
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {{ .Release.Name }}\nspec: {}\n",
+    "{{- if .Values.enabled }}\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n{{- end }}\n",
+], ids=["parses-but-templated", "does-not-parse"])
+def test_real_templates_are_skipped(text: str) -> None:
+    Path("t.yaml").write_text(text, encoding="utf-8")
+    data = scan(Path("t.yaml"))
+    assert data["skipped"] == [{"file": "t.yaml", "reason": "template (Helm/Go/Jinja): not YAML until rendered"}]
+    assert data["errors"] == []
+
+
+def test_alias_expansion_quotes_flux_substitutions() -> None:
+    text = CNP_HEAD + textwrap.indent(textwrap.dedent("""\
+        endpointSelector: &sel
+          matchLabels:
+            app: ${APP_NAME}
+            port: 8080
+        ingress:
+          - fromEndpoints: [*sel]
+        """), "  ")
+    Path("p.yaml").write_text(text, encoding="utf-8")
+    Path("d.yaml").write_text(ALL, encoding="utf-8")
+    assert invoke("rewrite", "--write", "--decisions", "d.yaml", "p.yaml").exit_code == 0
+    new = Path("p.yaml").read_text(encoding="utf-8")
+    assert new == text.replace(
+        "[*sel]", '[{matchLabels: {app: "${APP_NAME}", port: 8080}, '
+        "matchExpressions: [{key: io.cilium.k8s.policy.cluster, operator: Exists}]}]")
+
+
+NP = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a, namespace: b}
+spec:
+  podSelector: {}
+  ingress:
+    - from:
+        - podSelector:
+            matchLabels:
+              io.cilium.k8s.policy.cluster: ""
+        - podSelector:
+            matchLabels:
+              app: x
+              io.cilium.k8s.policy.cluster:
+"""
+
+
+@pytest.mark.parametrize(("decision", "expected"), [
+    (ALL, NP.replace('''            matchLabels:
+              io.cilium.k8s.policy.cluster: ""
+''', '''            matchLabels: {}
+            matchExpressions:
+              - key: io.cilium.k8s.policy.cluster
+                operator: Exists
+''').replace('''              io.cilium.k8s.policy.cluster:
+''', '''            matchExpressions:
+              - key: io.cilium.k8s.policy.cluster
+                operator: Exists
+''')),
+    ("version: 1\ndefault: local\ndecisions:\n  - {action: clusters, clusters: [east]}\n",
+     NP.replace('io.cilium.k8s.policy.cluster: ""', "io.cilium.k8s.policy.cluster: east")
+       .replace("io.cilium.k8s.policy.cluster:\n", "io.cilium.k8s.policy.cluster: east\n")),
+], ids=["all-clusters", "one-cluster"])
+def test_networkpolicy_empty_cluster_label_is_replaced_not_kept(decision: str, expected: str) -> None:
+    Path("n.yaml").write_text(NP, encoding="utf-8")
+    Path("d.yaml").write_text(decision, encoding="utf-8")
+    assert len(scan(Path("n.yaml"))["findings"]) == 2
+    assert invoke("rewrite", "--write", "--decisions", "d.yaml", "n.yaml").exit_code == 0
+    assert Path("n.yaml").read_text(encoding="utf-8") == expected
+    assert scan(Path("n.yaml"))["findings"] == []
