@@ -121,8 +121,8 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
                 result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
                 result.new_text = None
                 continue
-            click.echo(f"rewrote {result.display} ({sum(1 for f in result.findings if f.fix)} changes)",
-                       err=True)
+            count = sum(1 for f in result.findings if f.fix)
+            click.echo(f"rewrote {result.display} ({count} change{'' if count == 1 else 's'})", err=True)
     elif not check:
         use_color = _use_color(color, sys.stdout)
         click.echo(diff.render(changed, use_color), nl=False, color=use_color)

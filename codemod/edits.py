@@ -56,7 +56,17 @@ class Replace:
     value: object
 
 
-Op = Append | Insert | Delete | Replace
+@dataclass(frozen=True)
+class ReplaceEntry:
+    """Replace the mapping entry at `path` with `key: value`, in the entry's place and style."""
+
+    document: int
+    path: Path
+    key: str
+    value: object
+
+
+Op = Append | Insert | Delete | Replace | ReplaceEntry
 
 
 def remove_entry(document: int, path: Path, mapping: Mapping, key: str) -> Op:
@@ -106,6 +116,9 @@ def apply_to_data(data: object, op: Op) -> None:
         container[last] = op.value  # type: ignore[index]
     elif isinstance(op, Delete):
         del container[last]  # type: ignore[attr-defined]
+    elif isinstance(op, ReplaceEntry):
+        del container[last]  # type: ignore[attr-defined]
+        container[op.key] = op.value  # type: ignore[index]
     else:
         container[last] = op.value  # type: ignore[index]
 
@@ -323,7 +336,7 @@ class Planner:
             existing = deref(container.get(str(last)))
             if existing is not None:
                 container, rest = existing, []
-        payload = getattr(op, "item", getattr(op, "value", None))
+        payload = [getattr(op, "key", None), getattr(op, "item", getattr(op, "value", None))]
         return container, (type(op).__name__, tuple(rest), json.dumps(payload, sort_keys=True, default=str))
 
     def uses(self, node: Node) -> int:
@@ -377,6 +390,8 @@ class Planner:
             return self._add_key(container, str(last), op.value)
         if isinstance(op, Delete):
             return self._delete(container, str(last))
+        if isinstance(op, ReplaceEntry):
+            return self._replace_entry(container, str(last), op.key, op.value)
         return self._replace(container, str(last), op.value)
 
     # -- walking -------------------------------------------------------------------------------------
@@ -463,15 +478,14 @@ class Planner:
             raise Unsafe("expected a mapping", container.line + 1 if container else None)
         style = self.style
         if container.flow:
-            entry = f"{scalar_text(key, style)}: {flow_text(value, style)}"
-            return [self._flow_insert(container, entry, "}")]
+            return [self._flow_insert(container, key, value, "}")]
         indent = container.pairs[0][0].column
         lines = block_entry(key, value, indent, style)
         return [self._insert_lines(self._last_leaf_end(container), indent, lines)]
 
     def _append(self, seq: Sequence, item: object) -> list[TextEdit]:
         if seq.flow:
-            return [self._flow_insert(seq, flow_text(item, self.style), "]")]
+            return [self._flow_insert(seq, None, item, "]")]
         dash = _dash_column(seq, self.text)
         if dash is None:
             raise Unsafe("cannot find the list's dash", seq.line + 1)
@@ -482,15 +496,32 @@ class Planner:
             lines = block_item(item, dash, self.style)
         return [self._insert_lines(self._last_leaf_end(seq), dash, lines)]
 
-    def _flow_insert(self, node: Mapping | Sequence, entry: str, closer: str) -> TextEdit:
+    def _flow_insert(self, node: Mapping | Sequence, key: str | None, value: object, closer: str) -> TextEdit:
+        """Add an entry (`key: value`, or a list item when key is None) before the closing bracket.
+
+        On one line it goes after the last entry (`, entry`); in a collection laid out one entry per line
+        (pretty-printed JSON, say) it gets a line of its own at the entries' column, expanded like them."""
         close = node.end - 1
         if self.text[close] != closer:
             raise Unsafe("unexpected flow collection end", node.line + 1)
+        firsts = [k for k, _ in node.pairs] if isinstance(node, Mapping) else node.items
         children = [v for _, v in node.pairs] if isinstance(node, Mapping) else node.items
+        prefix = "" if key is None else f"{scalar_text(key, self.style)}: "
         if not children:
-            return TextEdit(close, close, entry)
+            return TextEdit(close, close, prefix + flow_text(value, self.style))
         end = children[-1].end
-        return TextEdit(end, end, ", " + entry)
+        if self.text.find("\n", end, close) == -1:
+            return TextEdit(end, end, ", " + prefix + flow_text(value, self.style))
+        column = firsts[0].column
+        line_start = self.text.rfind("\n", 0, node.start) + 1
+        opener_indent = len(self.text[line_start:node.start]) - len(self.text[line_start:node.start].lstrip(" "))
+        step = max(1, column - opener_indent)
+        newline = "\r\n" if self.text.find("\r\n", end, close) != -1 else "\n"
+        if self.style.json:
+            rendered = json.dumps(value, indent=step, ensure_ascii=False).replace("\n", newline + " " * column)
+        else:
+            rendered = flow_text(value, self.style)
+        return TextEdit(end, end, "," + newline + " " * column + prefix + rendered)
 
     def _replace_node(self, node: Scalar, value: object) -> list[TextEdit]:
         rendered = flow_text(value, self.style)
@@ -514,6 +545,24 @@ class Planner:
         if old.start == old.end:  # an empty value: `key:` with nothing after the colon
             return [TextEdit(old.start, old.end, " " + rendered)]
         return [TextEdit(old.start, old.end, rendered)]
+
+    def _replace_entry(self, container: Node | None, old: str, key: str, value: object) -> list[TextEdit]:
+        if not isinstance(container, Mapping) or container.has_merge:
+            raise Unsafe("expected a plain mapping", container.line + 1 if container else None)
+        key_node, old_value = container.key_node(old), container.get(old)
+        if key_node is None or old_value is None:
+            raise Unsafe(f"{old} is missing", container.line + 1)
+        if container.flow:
+            entry = f"{scalar_text(key, self.style)}: {flow_text(value, self.style)}"
+            return [TextEdit(key_node.start, old_value.end, entry)]
+        end = self._last_leaf_end(old_value)
+        span = self.text[key_node.start:end]
+        if re.search(r"(^|\s)#", span, re.MULTILINE):  # errs towards refusing: a quoted " #" counts too
+            raise Unsafe(f"{old} holds comments that the change would remove", key_node.line + 1)
+        lines = block_entry(key, value, key_node.column, self.style)
+        lines[0] = lines[0][key_node.column:]
+        newline = "\r\n" if "\r\n" in span else self.style.newline
+        return [TextEdit(key_node.start, end, newline.join(lines))]
 
     def _delete(self, container: Node | None, key: str) -> list[TextEdit]:
         if not isinstance(container, Mapping):

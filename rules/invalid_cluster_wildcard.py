@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from codemod.cilium import CILIUM_CLUSTER_KEYS, CLUSTER_KEY, KNP, Peer, Policy, peers, text_of
 from codemod.documents import Mapping, Scalar, Sequence, deref
-from codemod.edits import Append, Op, remove_entry
+from codemod.edits import Append, Op, ReplaceEntry, remove_entry
 from codemod.rule import Context, Finding
 
 
@@ -49,7 +49,13 @@ class InvalidClusterWildcard:
 
 
 def _repair(peer: Peer, labels: Mapping, key: str) -> list[Op]:
+    """The Exists form on the same key; when the wildcard was the selector's only label, matchLabels
+    itself becomes matchExpressions rather than leaving an empty `matchLabels: {}` behind."""
     doc = peer.policy.document.index
     base = peer.selector_path
+    expression = {"key": key, "operator": "Exists"}
+    selector = peer.selector
+    if len(labels.pairs) == 1 and selector is not None and selector.get("matchExpressions") is None:
+        return [ReplaceEntry(doc, (*base, "matchLabels"), "matchExpressions", [expression])]
     return [remove_entry(doc, (*base, "matchLabels"), labels, key),
-            Append(doc, (*base, "matchExpressions"), {"key": key, "operator": "Exists"})]
+            Append(doc, (*base, "matchExpressions"), expression)]

@@ -18,7 +18,7 @@ def explanation(result: FileResult) -> list[str]:
         if f.decision is not None:
             what = f.decision.label + (f" ({f.decision.reason})" if f.decision.reason else "")
         else:
-            what = f"{f.rule}: repaired"
+            what = f"{f.rule}: {f.message}"
         lines.append(f"#   {f.policy} {f.path}: {what}")
     return lines
 
@@ -27,7 +27,7 @@ def file_diff(result: FileResult) -> list[str]:
     assert result.source is not None and result.new_text is not None
     old = result.source.encode(result.source.text).decode("utf-8").splitlines(keepends=True)
     new = result.source.encode(result.new_text).decode("utf-8").splitlines(keepends=True)
-    path = result.display
+    path = result.display.lstrip("/")  # an absolute path outside the working folder: still a/… b/…
     lines = [f"diff --git a/{path} b/{path}"]
     for line in difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=3):
         if line.startswith(("---", "+++")):
