@@ -16,36 +16,22 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from codemod.cli import main
 from codemod.decisions import Decision, DecisionFileError, Decisions, Subject, load
+from tests.conftest import invoke, write_files
 
 ICS = "implicit-cluster-selector"
 
 # --------------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    yield
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+pytestmark = pytest.mark.usefixtures("in_tmp")
+write = write_files
 
 
 def cnp(kind: str, name: str, namespace: str | None, body: str) -> str:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from codemod.cli import main
+from tests.conftest import invoke, write_files
 
 ICS = "implicit-cluster-selector"
 WILDCARD = "invalid-cluster-wildcard"
@@ -29,22 +27,8 @@ Pairs = set[tuple[str, str]]
 # --------------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Run every test from its temporary folder, so displayed paths are short and relative."""
-    monkeypatch.chdir(tmp_path)
-    yield
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+pytestmark = pytest.mark.usefixtures("in_tmp")
+write = write_files
 
 
 def scan_json(*paths: str) -> tuple[int, dict[str, Any]]:
