@@ -554,14 +554,14 @@ def test_text_format(tmp_path: Path) -> None:
     assert [line for line in lines if line.startswith("b.yaml")] and pattern.match(
         next(line for line in lines if line.startswith("b.yaml")))
     assert lines[-1] == ("Found 2 findings in 2 files: 1 implicit-cluster-selector, 1 to-services-local "
-                         "(2 files with policies read).")
+                         "(2 policies in 2 files).")
 
 
 def test_text_format_summary_when_clean(tmp_path: Path) -> None:
     write(tmp_path, {"clean.yaml": CLEAN})
     result = invoke("scan", "--color", "never", ".")
     assert result.exit_code == 0
-    assert result.stdout == "No affected selectors or other findings (1 file with policies read).\n"
+    assert result.stdout == "No affected selectors or other findings (1 policy in 1 file).\n"
 
 
 # ------------------------------------------------------------------------------------- inspect-json

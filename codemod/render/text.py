@@ -50,8 +50,9 @@ def summary(run: Run, with_decision: bool) -> str:
         if with_decision:
             actions = Counter(f.decision.label for f in found if f.decision is not None)
             text += "; decisions: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
-    scanned = sum(1 for r in run.files if r.source is not None)
-    text += f" ({scanned} file{'s' if scanned != 1 else ''} with policies read"
+    policies = sum(len(r.verdicts) for r in run.files)
+    holding = sum(1 for r in run.files if r.verdicts)
+    text += f" ({policies} polic{'y' if policies == 1 else 'ies'} in {_count(holding, 'file')}"
     if run.skipped:
         text += f", {len(run.skipped)} skipped"
     if run.errors:
