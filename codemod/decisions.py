@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -75,7 +76,7 @@ class Decisions:
         m = entry.match
         if entry.file_regex is not None:
             try:
-                rel = s.file.relative_to(self.path.parent.absolute()).as_posix()
+                rel = s.file.relative_to(os.path.abspath(self.path.parent)).as_posix()
             except ValueError:
                 return False
             if not entry.file_regex.fullmatch(rel):
@@ -131,7 +132,11 @@ def load(path: Path) -> Decisions:
     for index, raw in enumerate(data.get("decisions") or []):
         match = dict(raw.get("match") or {})
         decision = Decision(raw["action"], tuple(raw.get("clusters") or ()), raw.get("reason"), index)
-        regex = glob_regex(match["file"]) if "file" in match else None
+        try:
+            regex = glob_regex(match["file"]) if "file" in match else None
+        except re.error as exc:
+            raise DecisionFileError(shown, _line(data, ["decisions", index, "match", "file"]),
+                                    f"decisions[{index}].match.file: invalid glob ({exc})") from None
         entries.append(_Entry(match, decision, regex))
     return Decisions(path, default, entries)
 

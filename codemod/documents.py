@@ -125,10 +125,7 @@ def deref(node: Node | None) -> Node | None:
 class Document:
     index: int
     root: Node | None
-    start: int
-    end: int
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, 1-based line)
-    anchored: list[Node] = field(default_factory=list)  # every node that carries an anchor
 
 
 def _loader() -> type:
@@ -170,11 +167,10 @@ class _Composer:
             event = self._next()
             if isinstance(event, yaml.DocumentStartEvent):
                 self.anchors: dict[str, Node] = {}
-                start = event.start_mark.index if event.start_mark is not None else 0
-                self.doc = Document(len(docs), None, start, start)
+                self.open: set[int] = set()  # collections still being composed
+                self.doc = Document(len(docs), None)
                 self.doc.root = self._node()
-                end = self._next()
-                self.doc.end = end.end_mark.index  # type: ignore[attr-defined]
+                self._next()  # DocumentEndEvent
                 docs.append(self.doc)
         return docs
 
@@ -187,6 +183,9 @@ class _Composer:
             target = self.anchors.get(event.anchor or "")
             if target is None:
                 raise ParseError(f"found undefined alias {event.anchor!r}", sm.line + 1)
+            if id(target) in self.open:
+                raise ParseError(f"recursive alias *{event.anchor} (refers to a node that contains it)",
+                                 sm.line + 1)
             alias = Alias(sm.index, em.index, sm.line, sm.column, name=event.anchor or "", target=target)
             target.aliases.append(alias)
             return alias
@@ -198,14 +197,17 @@ class _Composer:
             seq = Sequence(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,
                            flow=bool(event.flow_style))
             self._remember(seq)
+            self.open.add(id(seq))
             while not isinstance(self.events[self.pos], yaml.SequenceEndEvent):
                 seq.items.append(self._node())
+            self.open.discard(id(seq))
             seq.end = self._next().end_mark.index  # type: ignore[attr-defined]
             return seq
         elif isinstance(event, yaml.MappingStartEvent):
             mapping = Mapping(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,
                               flow=bool(event.flow_style))
             self._remember(mapping)
+            self.open.add(id(mapping))
             seen: set[str] = set()
             while not isinstance(self.events[self.pos], yaml.MappingEndEvent):
                 key = self._node()
@@ -215,6 +217,7 @@ class _Composer:
                         self.doc.duplicate_keys.append((key.value, key.line + 1))
                     seen.add(key.value)
                 mapping.pairs.append((key, value))
+            self.open.discard(id(mapping))
             mapping.end = self._next().end_mark.index  # type: ignore[attr-defined]
             return mapping
         else:  # pragma: no cover - the parser emits nothing else inside a document
@@ -225,7 +228,6 @@ class _Composer:
     def _remember(self, node: Node) -> None:
         if node.anchor:
             self.anchors[node.anchor] = node
-            self.doc.anchored.append(node)
 
 
 def walk(node: Node | None, path: Path = ()) -> Iterator[tuple[Path, Node]]:

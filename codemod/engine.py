@@ -15,7 +15,17 @@ from codemod.decisions import Decisions
 from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans, to_data
 from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
 from codemod.rule import Context, Finding, Rule
-from codemod.sources import TEMPLATE_REASON, FileError, Skipped, SourceFile, discover, read_source, template_reason
+from codemod.sources import (
+    TEMPLATE_REASON,
+    FileError,
+    Skipped,
+    SourceFile,
+    discover,
+    display_path,
+    has_template_tag,
+    read_source,
+    template_reason,
+)
 
 
 @dataclass
@@ -75,11 +85,25 @@ def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fi
         if isinstance(found, Skipped):
             result.files.append(FileResult(found.file, skipped=[found]))
             continue
+        if isinstance(found, FileError):
+            result.files.append(FileResult(found.file, errors=[found]))
+            continue
         result.files.append(check_file(found, rules, decisions, fix))
     return result
 
 
 def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool) -> FileResult:
+    """One file, whatever it holds: a failure here becomes that file's error, never the run's end."""
+    try:
+        return _check_file(path, rules, decisions, fix)
+    except RecursionError:
+        return FileResult(display_path(path), errors=[FileError(display_path(path), None, "nested too deeply")])
+    except Exception as exc:  # a plugin rule or an unforeseen input: report it, go on with the other files
+        message = f"internal error ({type(exc).__name__}: {exc}); the file is untouched, please report this"
+        return FileResult(display_path(path), errors=[FileError(display_path(path), None, message)])
+
+
+def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool) -> FileResult:
     read = read_source(path)
     if read is None:
         return FileResult(str(path))
@@ -97,7 +121,7 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
         else:
             result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
         return result
-    if "{{" in source.text or "{%" in source.text or "{#" in source.text:
+    if has_template_tag(source.text):
         reason = template_reason(source.text, scalar_spans(docs))
         if reason is not None:
             result.skipped.append(Skipped(source.display, reason))

@@ -1,8 +1,9 @@
 """Finding the files to look at, and reading them without losing a byte.
 
 The walker honours `.git` and `.gitignore` the way users expect from ruff or black; a file named on the
-command line is always taken. Reading keeps what the writer must put back: a UTF-8 BOM and the line
-endings (CRLF stays CRLF), since offsets and edits work on the decoded text without the BOM.
+command line is always taken, unless it is a symbolic link (never followed) or not a regular file.
+Reading keeps what the writer must put back: a UTF-8 BOM and the line endings (CRLF stays CRLF), since
+offsets and edits work on the decoded text without the BOM.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,26 +64,32 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def discover(roots: list[str]) -> Iterator[Path | Skipped]:
-    """Files to read, in a stable order; each file once even when named twice."""
+def absolute(path: str | Path) -> Path:
+    """An absolute, normalised path (`a/../b` is `b`) without following symbolic links."""
+    return Path(os.path.abspath(path))
+
+
+def discover(roots: list[str]) -> Iterator[Path | Skipped | FileError]:
+    """Files to read, in a stable order; each file once, however it was spelled or how often named."""
     seen: set[Path] = set()
     for root in roots:
-        path = Path(root)
+        path = absolute(root)
         if path.is_symlink() and path.is_dir():
             yield Skipped(root, "symbolic link to a folder (not followed)")
             continue
+        found: Iterator[Path | FileError]
         if path.is_dir():
-            for found in _walk(path.absolute()):
-                if found not in seen:
-                    seen.add(found)
-                    yield found
-        elif path.exists():
-            absolute = path.absolute()
-            if absolute not in seen:
-                seen.add(absolute)
-                yield absolute
+            found = _walk(path)
+        elif path.exists() or path.is_symlink():
+            found = iter([path])
         else:
-            yield Skipped(root, "no such file or folder")
+            yield FileError(root, None, "no such file or folder")
+            continue
+        for item in found:
+            if isinstance(item, FileError) or item not in seen:
+                if isinstance(item, Path):
+                    seen.add(item)
+                yield item
 
 
 def _repo_root(folder: Path) -> Path | None:
@@ -115,7 +123,7 @@ def _ignored(specs: list[tuple[Path, Any]], path: Path, is_dir: bool) -> bool:
     return False
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path) -> Iterator[Path | FileError]:
     repo = _repo_root(root)
     specs: list[tuple[Path, Any]] = []
     if repo is not None:
@@ -128,13 +136,14 @@ def _walk(root: Path) -> Iterator[Path]:
     yield from _walk_folder(root, specs)
 
 
-def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path]:
+def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path | FileError]:
     spec = _ignore_spec(folder)
     if spec is not None:
         specs = [*specs, (folder, spec)]
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
+    except OSError as exc:
+        yield FileError(display_path(folder), None, f"cannot read folder: {exc.strerror or exc}")
         return
     for entry in entries:
         path = Path(entry.path)
@@ -142,8 +151,9 @@ def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path]:
             if entry.name == ".git" or _ignored(specs, path, True):
                 continue
             yield from _walk_folder(path, specs)
-        elif entry.name.endswith(SUFFIXES) and not entry.is_symlink() and not _ignored(specs, path, False):
-            yield path
+        elif entry.name.endswith(SUFFIXES) and entry.is_file(follow_symlinks=False) \
+                and not _ignored(specs, path, False):
+            yield path  # regular files only: no symbolic links, FIFOs or devices
 
 
 def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
@@ -152,6 +162,8 @@ def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
     if path.is_symlink():
         return Skipped(shown, "symbolic link (not followed)")
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return Skipped(shown, "not a regular file")
         raw = path.read_bytes()
     except OSError as exc:
         return FileError(shown, None, f"cannot read: {exc.strerror or exc}")
@@ -168,6 +180,10 @@ def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
     if "\0" in text:
         return FileError(shown, text[: text.index("\0")].count("\n") + 1, "binary file (NUL byte)")
     return SourceFile(path, shown, raw, text, bom)
+
+
+def has_template_tag(text: str) -> bool:
+    return _TEMPLATE_TAG.search(text) is not None
 
 
 def template_reason(text: str, in_scalar: Callable[[int], bool] | None = None) -> str | None:
