@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections import Counter
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 
@@ -65,6 +69,17 @@ class Mapping(Node):
             if isinstance(k, Scalar) and k.value == key:
                 return v
         return None
+
+    def own(self, key: str) -> Node | None:
+        """The value this mapping itself sets for the key, ignoring anything merged in."""
+        for k, v in self.pairs:
+            if isinstance(k, Scalar) and k.value == key and not _is_merge_key(k):
+                return v
+        return None
+
+    def merged_only(self, key: str) -> bool:
+        """True when the key's value comes from a merge key (`<<`), i.e. from a node shared elsewhere."""
+        return self.has_merge and self.own(key) is None and self.get(key) is not None
 
     @property
     def has_merge(self) -> bool:
@@ -271,6 +286,24 @@ def scalar_spans(docs: list[Document]) -> Callable[[int], bool]:
     return inside
 
 
+def comments(text: str, docs: list[Document]) -> Counter[str]:
+    """Every comment's text: a `#` at a line start or after white space that is not inside a scalar."""
+    from collections import Counter
+
+    in_scalar = scalar_spans(docs)
+    found: Counter[str] = Counter()
+    pos = text.find("#")
+    while pos != -1:
+        if (pos == 0 or text[pos - 1] in " \t\r\n") and not in_scalar(pos):
+            end = text.find("\n", pos)
+            end = len(text) if end == -1 else end
+            found[text[pos:end].rstrip("\r")] += 1
+            pos = text.find("#", end)
+        else:
+            pos = text.find("#", pos + 1)
+    return found
+
+
 def format_path(path: Path) -> str:
     """`spec.ingress[0].fromEndpoints[1]`, the form scan prints and decision files match."""
     out = ""
@@ -290,7 +323,11 @@ def scalar_data(node: Scalar) -> object:
     """The value of a scalar under the YAML 1.2 core schema; only used to compare data, never to edit."""
     if node.style is not None or (node.tag not in (None, "!")):
         return node.value if node.tag in (None, "!", "tag:yaml.org,2002:str") else (node.tag, node.value)
-    value = node.value
+    return resolve_plain(node.value)
+
+
+def resolve_plain(value: str) -> object:
+    """What a plain (unquoted) scalar means under the YAML 1.2 core schema."""
     if value in ("", "~", "null", "Null", "NULL"):
         return None
     if value in ("true", "True", "TRUE"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, scalar_data, walk
+from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, resolve_plain, walk
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -174,13 +174,15 @@ def _dash_column(seq: Sequence, text: str) -> int | None:
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_./]*$")
+# go-yaml v2 (sigs.k8s.io/yaml, so kubectl) also reads these as booleans; PyYAML's YAML 1.1 does not.
+_YAML11_BOOLEANS = frozenset({"y", "Y", "n", "N"})
 
 
 def scalar_text(value: object, style: Style) -> str:
     """A scalar as YAML reads it back as the same string under YAML 1.1 and 1.2 (`no`, `0755` get quoted)."""
     if style.json or not isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if _PLAIN.match(value) and isinstance(scalar_data(Scalar(0, 0, 0, 0, value=value)), str):
+    if _PLAIN.match(value) and value not in _YAML11_BOOLEANS and isinstance(resolve_plain(value), str):
         import yaml
 
         if isinstance(yaml.safe_load(value), str):
@@ -353,10 +355,9 @@ class Planner:
         *parents, last = op.path
         nodes, alias_at = self._walk(parents)
         missing_from = len(nodes) - 1  # number of path parts that exist
-        for node in nodes:
-            target = deref(node)
-            if isinstance(target, Mapping) and target.has_merge:
-                raise Unsafe("the selector uses a YAML merge key (<<); expand it by hand", target.line + 1)
+        tail = deref(nodes[-1])
+        if isinstance(tail, Mapping) and missing_from == len(parents) and tail.merged_only(str(last)):
+            raise Unsafe(f"{last} comes from a YAML merge key (<<); expand it by hand", tail.line + 1)
         if alias_at is not None and not every_use:
             return self._expand_alias(op, alias_at)
         for node in nodes if not every_use else ():
@@ -392,6 +393,8 @@ class Planner:
             return self._delete(container, str(last))
         if isinstance(op, ReplaceEntry):
             return self._replace_entry(container, str(last), op.key, op.value)
+        if isinstance(container, Sequence) and isinstance(last, int):
+            return self._replace_item(container, last, op.value)
         return self._replace(container, str(last), op.value)
 
     # -- walking -------------------------------------------------------------------------------------
@@ -407,16 +410,13 @@ class Planner:
             current = deref(node)
             child: Node | None = None
             if isinstance(current, Mapping) and isinstance(part, str):
+                if current.merged_only(part):
+                    raise Unsafe(f"{part} comes from a YAML merge key (<<); expand it by hand", current.line + 1)
                 child = current.get(part)
-                if child is not None and deref(child) is not None and isinstance(deref(child), Scalar) \
-                        and deref(child).is_null and i < len(parts) - 1:  # type: ignore[union-attr]
-                    raise Unsafe(f"{part} is null", child.line + 1)
             elif isinstance(current, Sequence) and isinstance(part, int) and part < len(current.items):
                 child = current.items[part]
             if child is None:
-                if isinstance(current, Scalar) and current.is_null:
-                    raise Unsafe("the value to extend is null", current.line + 1)
-                break
+                break  # the rest is missing (or `current` is null): the change creates it
             if isinstance(child, Alias):
                 alias_at = i + 1
             nodes.append(child)
@@ -542,9 +542,30 @@ class Planner:
             if "#" in self.text[colon:end]:
                 raise Unsafe(f"{key} holds comments that the change would remove", old.line + 1)
             return [TextEdit(colon + 1, end, " " + rendered)]
-        if old.start == old.end:  # an empty value: `key:` with nothing after the colon
+        if old.start == old.end:  # an empty value: `key:` with nothing after the colon, or a lone `{key}`
+            if ":" not in self.text[key_node.end:max(old.start, key_node.end + 1)]:
+                return [TextEdit(key_node.end, key_node.end, ": " + rendered)]
             return [TextEdit(old.start, old.end, " " + rendered)]
         return [TextEdit(old.start, old.end, rendered)]
+
+    def _replace_item(self, seq: Sequence, index: int, value: object) -> list[TextEdit]:
+        """Replace one list item in place: flow items by flow text, a block mapping item by block lines."""
+        if index >= len(seq.items) or isinstance(seq.items[index], Alias):
+            raise Unsafe("the list item to replace is missing or an alias", seq.line + 1)
+        old = seq.items[index]
+        if seq.flow or not isinstance(old, (Mapping, Sequence)) or old.flow:
+            return [TextEdit(old.start, old.end, flow_text(value, self.style))]
+        end = self._last_leaf_end(old)
+        span = self.text[old.start:end]
+        if re.search(r"(^|\s)#", span, re.MULTILINE):
+            raise Unsafe("the list item holds comments that the change would remove", old.line + 1)
+        dash = _dash_column(seq, self.text)
+        if dash is None:
+            raise Unsafe("cannot find the list's dash", seq.line + 1)
+        lines = block_item(value, dash, self.style)
+        lines[0] = lines[0][dash + 2:]
+        newline = "\r\n" if "\r\n" in span else self.style.newline
+        return [TextEdit(old.start, end, newline.join(lines))]
 
     def _replace_entry(self, container: Node | None, old: str, key: str, value: object) -> list[TextEdit]:
         if not isinstance(container, Mapping) or container.has_merge:
@@ -573,6 +594,9 @@ class Planner:
             raise Unsafe(f"{key} is missing", container.line + 1)
         key_node, value = container.pairs[index]
         if container.flow:
+            span_start = container.pairs[index - 1][1].end if index > 0 else key_node.start
+            if "#" in self.text[span_start:value.end] or "\n" in self.text[span_start:value.end]:
+                raise Unsafe(f"removing {key} would take a comment or line break with it", key_node.line + 1)
             if index > 0:
                 return [TextEdit(container.pairs[index - 1][1].end, value.end, "")]
             if len(container.pairs) > 1:
@@ -581,7 +605,7 @@ class Planner:
         line_start = self.text.rfind("\n", 0, key_node.start) + 1
         if self.text[line_start:key_node.start].strip() or len(container.pairs) == 1:
             raise Unsafe(f"cannot remove {key} without rewriting its line", key_node.line + 1)
-        end = self._line_after(self._last_leaf_end(value), key_node.column)
+        end = self._line_after(self._last_leaf_end(value), indent=None)  # comments below stay
         return [TextEdit(line_start, end, "")]
 
     # -- positions -----------------------------------------------------------------------------------
@@ -599,13 +623,14 @@ class Planner:
             return node.end - 1
         return node.end
 
-    def _line_after(self, pos: int, indent: int) -> int:
-        """Start of the line after `pos`, past comment lines indented at least `indent` (they belong here)."""
+    def _line_after(self, pos: int, indent: int | None) -> int:
+        """Start of the line after `pos`; with `indent`, also past the comment lines right below that are
+        indented at least that deep (they belong to what ends at `pos`)."""
         newline = self.text.find("\n", pos)
         if newline == -1:
             return len(self.text)
         offset = newline + 1
-        while offset < len(self.text):
+        while indent is not None and offset < len(self.text):
             end = self.text.find("\n", offset)
             line = self.text[offset:end if end != -1 else len(self.text)]
             stripped = line.lstrip(" ")

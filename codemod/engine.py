@@ -12,7 +12,7 @@ from pathlib import Path
 
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
-from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans, to_data
+from codemod.documents import Document, Node, ParseError, comments, parse_stream, scalar_spans, to_data
 from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
 from codemod.rule import Context, Finding, Rule
 from codemod.sources import (
@@ -205,11 +205,17 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     if len(new_docs) != len(old_docs):
         raise Unsafe("the rewritten text has a different number of documents", None)
+    lost = comments(old_text, old_docs) - comments(new_text, new_docs)
+    if lost:
+        raise Unsafe(f"the change would lose the comment {next(iter(lost))!r}", None)
     for old, new in zip(old_docs, new_docs, strict=True):
         expected = to_data(old.root)
         for op in ops:
             if op.document == old.index:
-                apply_to_data(expected, op)
+                try:
+                    apply_to_data(expected, op)
+                except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                    raise Unsafe(f"the intended change does not fit the data ({exc!r})", None) from None
         actual = to_data(new.root)
         if expected != actual:
             from deepdiff import DeepDiff

@@ -34,6 +34,7 @@ class Finding:
     decision: Decision | None = None  # implicit selectors only
     fix: list[Op] = field(default_factory=list)
     severity: str = "warning"  # "info" findings are reported but never hold the exit status at 1
+    fixable: bool = False  # the tool can rewrite it (given a decision, for implicit selectors)
 
     @property
     def policy(self) -> str:

@@ -8,6 +8,7 @@ from codemod.cilium import (
     ALL_CLUSTERS_EXPRESSION,
     CLUSTER_KEY,
     KNP,
+    REQUIRES_FIELDS,
     Peer,
     Policy,
     cluster_form,
@@ -31,9 +32,10 @@ class ImplicitClusterSelector:
             if not relies_on_default(peer):
                 continue
             decision = context.decide(peer)
+            removed = peer.field in REQUIRES_FIELDS  # rejected by 1.19 anyway: requires-removed says so
             yield context.finding(self.id, policy, peer.path, peer.node, _message(peer),
                                   direction=peer.direction, deny=peer.deny, decision=decision,
-                                  fix=fix(peer, decision))
+                                  fix=[] if removed else fix(peer, decision), fixable=not removed)
 
 
 def _message(peer: Peer) -> str:

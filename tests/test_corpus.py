@@ -559,7 +559,7 @@ def test_rewrite_means_old_data_plus_exists_expressions(corpus_run: CorpusRun) -
     with the all-clusters expression added at exactly the selectors the scan reported; no duplicate keys."""
     by_file: dict[str, dict[int, list[tuple[str, str]]]] = {}
     for f in corpus_run.scan_before["findings"]:
-        if f["rule"] == IMPLICIT:
+        if f["rule"] == IMPLICIT and f["fixable"]:  # fromRequires/toRequires peers are reported, not rewritten
             by_file.setdefault(corpus_run.rel(f["file"]), {}).setdefault(f["document"], []).append(
                 (f["kind"], f["path"]))
     for path in corpus_files(corpus_run):
@@ -583,7 +583,10 @@ def test_rewrite_is_idempotent(corpus_run: CorpusRun) -> None:
     assert "would rewrite 0 files (0 changes)" in corpus_run.check.stderr
     assert not re.search(r"^would rewrite (?!0 files)", corpus_run.check.stderr, re.M)
     left = corpus_run.scan_after["findings"]
-    assert {f["rule"] for f in left} <= REPORT_ONLY | ({IMPLICIT} if corpus_run.refused else set())
+    assert {f["rule"] for f in left if f["fixable"]} <= ({IMPLICIT} if corpus_run.refused else set())
+    assert {f["rule"] for f in left if not f["fixable"] and f["rule"] != IMPLICIT} <= REPORT_ONLY
+    # Implicit selectors left unfixable are exactly those in fromRequires/toRequires (removed in 1.19).
+    assert all("Requires[" in f["path"] for f in left if f["rule"] == IMPLICIT and not f["fixable"])
     counting = [f for f in left if f.get("severity", "warning") != "info"]
     assert corpus_run.check.exit_code == (1 if counting else 0)
     # A dry run on the rewritten tree prints no diff at all.
@@ -591,11 +594,14 @@ def test_rewrite_is_idempotent(corpus_run: CorpusRun) -> None:
 
 
 def test_rescan_finds_no_implicit_selector_left(corpus_run: CorpusRun) -> None:
-    left = [f for f in corpus_run.scan_after["findings"] if f["rule"] == IMPLICIT]
+    left = [f for f in corpus_run.scan_after["findings"] if f["rule"] == IMPLICIT and f["fixable"]]
     not_refused = [f for f in left if corpus_run.rel(f["file"]) not in corpus_run.refused]
     assert not_refused == []
-    before = Counter(f["rule"] for f in corpus_run.scan_before["findings"] if f["rule"] != IMPLICIT)
-    after = Counter(f["rule"] for f in corpus_run.scan_after["findings"] if f["rule"] != IMPLICIT)
+    def unfixable(findings: list[dict[str, Any]]) -> Counter[str]:
+        return Counter(f["rule"] for f in findings if not (f["rule"] == IMPLICIT and f["fixable"]))
+
+    before = unfixable(corpus_run.scan_before["findings"])
+    after = unfixable(corpus_run.scan_after["findings"])
     assert after == before  # the report-only findings stay exactly as they were
 
 

@@ -20,7 +20,7 @@ def finding_data(f: Finding, with_decision: bool) -> dict[str, Any]:
         data["direction"] = f.direction
     if f.deny is not None:
         data["deny"] = f.deny
-    data["fixable"] = bool(f.fix) or f.decision is not None
+    data["fixable"] = f.fixable
     data["severity"] = f.severity
     if with_decision and f.decision is not None:
         data["decision"] = f.decision.action
