@@ -10,10 +10,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from codemod import __version__
+
+if TYPE_CHECKING:
+    from codemod.decisions import Decisions
+    from codemod.engine import Run
 
 COLOR = click.Choice(["auto", "always", "never"])
 
@@ -27,7 +32,7 @@ def _use_color(choice: str, stream: object) -> bool:
     return bool(isatty and isatty())
 
 
-def _load_decisions(path: str | None) -> object:
+def _load_decisions(path: str | None) -> Decisions | None:
     if path is None:
         return None
     from codemod.decisions import DecisionFileError, load
@@ -39,13 +44,17 @@ def _load_decisions(path: str | None) -> object:
         sys.exit(2)
 
 
-def _report_problems(run: object) -> None:
+def _report_problems(run: Run) -> None:
     from codemod.render.text import error_line, skipped_line
 
-    for skipped in run.skipped:  # type: ignore[attr-defined]
+    for skipped in run.skipped:
         click.echo(skipped_line(skipped), err=True)
-    for error in run.errors:  # type: ignore[attr-defined]
+    for error in run.errors:
         click.echo(error_line(error), err=True)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,7 +77,7 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
     from codemod.rule import load_rules
 
     decisions = _load_decisions(decisions_path)
-    run = engine.run(paths, load_rules(), decisions, fix=False)  # type: ignore[arg-type]
+    run = engine.run(paths, load_rules(), decisions, fix=False)
     with_decision = decisions is not None
     if fmt == "json":
         from codemod.render.json import report
@@ -94,7 +103,8 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help="Decision file; without it only rules that need no decision run.")
 @click.option("--write", is_flag=True, help="Apply the changes (default: print a dry-run diff).")
-@click.option("--check", is_flag=True, help="Exit 1 when anything would change or stays undecided.")
+@click.option("--check", is_flag=True, help="Print no diff; exit 1 when anything would change or stays undecided "
+              "(with --write: when anything was rewritten).")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, color: str) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
@@ -102,46 +112,48 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     from codemod.render import diff
     from codemod.render.text import finding_line
     from codemod.rule import load_rules
-    from codemod.sources import FileError, write_atomically
 
     decisions = _load_decisions(decisions_path)
     rules = load_rules()
     if decisions is None:
         rules = [r for r in rules if not r.needs_decision]
-    run = engine.run(paths, rules, decisions, fix=True)  # type: ignore[arg-type]
-    changed = run.changed
+    run = engine.run(paths, rules, decisions, fix=True)
     if write:
-        for result in changed:
-            assert result.source is not None
-            try:
-                if result.source.path.read_bytes() != result.source.raw:
-                    raise OSError("changed on disk since it was read; not overwritten")
-                write_atomically(result.source.path, result.new_bytes)
-            except OSError as exc:
-                result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
-                result.new_text = None
-                continue
-            count = sum(1 for f in result.findings if f.fix)
-            click.echo(f"rewrote {result.display} ({count} change{'' if count == 1 else 's'})", err=True)
-    elif not check:
-        use_color = _use_color(color, sys.stdout)
-        click.echo(diff.render(changed, use_color), nl=False, color=use_color)
-    else:
-        for result in changed:
+        _write_changes(run)
+    elif check:
+        for result in run.changed:
             click.echo(f"would rewrite {result.display}", err=True)
+    else:
+        use_color = _use_color(color, sys.stdout)
+        click.echo(diff.render(run.changed, use_color), nl=False, color=use_color)
     _report_problems(run)
-    left = [f for f in run.findings if f.left_open(fixing=True)]
+    # A finding counts as fixed only in a file that is (or would be) rewritten without error.
+    left = [f for r in run.files for f in r.findings if f.left_open(fixing=not r.errors)]
     for f in left:
         click.echo(finding_line(f, with_decision=decisions is not None), err=True)
-    pending = [r for r in run.changed if not write] if check else []
+    changed = run.changed
     changes = sum(1 for r in changed for f in r.findings if f.fix)
-    verb = "rewrote" if write else "would rewrite"
-    click.echo(f"{verb} {len(changed)} file{'s' if len(changed) != 1 else ''} ({changes} change"
-               f"{'s' if changes != 1 else ''}); {len(left)} finding{'s' if len(left) != 1 else ''} left"
-               + (f"; {len(run.errors)} error{'s' if len(run.errors) != 1 else ''}" if run.errors else ""),
-               err=True)
+    summary = (f"{'rewrote' if write else 'would rewrite'} {_plural(len(changed), 'file')} "
+               f"({_plural(changes, 'change')}); {_plural(len(left), 'finding')} left")
+    click.echo(summary + (f"; {_plural(len(run.errors), 'error')}" if run.errors else ""), err=True)
     if run.errors:
         sys.exit(2)
-    if check and (changed or left):
-        sys.exit(1)
-    sys.exit(1 if left or pending else 0)
+    sys.exit(1 if left or (check and changed) else 0)
+
+
+def _write_changes(run: Run) -> None:
+    """Write every changed file; one that fails (or changed on disk since it was read) becomes an error."""
+    from codemod.sources import FileError, write_atomically
+
+    for result in run.changed:
+        assert result.source is not None
+        try:
+            if result.source.path.read_bytes() != result.source.raw:
+                raise OSError("changed on disk since it was read; not overwritten")
+            write_atomically(result.source.path, result.new_bytes)
+        except OSError as exc:
+            result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
+            result.new_text = None
+            continue
+        count = sum(1 for f in result.findings if f.fix)
+        click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -146,24 +146,42 @@ class Style:
 
 def detect_style(doc: Document, text: str, newline: str, json_mode: bool) -> Style:
     """Indentation habits of a document, read from its first nested list and mapping."""
-    style = Style(newline=newline, json=json_mode)
-    found_seq = found_map = False
-    stack: list[Node | None] = [doc.root]
-    while stack and not (found_seq and found_map):
+    return near_style(Style(newline=newline, json=json_mode), _block_mappings(doc.root), text)
+
+
+def near_style(base: Style, mappings: Iterable[Node | None], text: str) -> Style:
+    """`base` with the dash offset and mapping step of the first of `mappings` that shows them."""
+    seq_offset: int | None = None
+    map_step: int | None = None
+    for node in mappings:
+        mapping = deref(node)
+        if not isinstance(mapping, Mapping) or mapping.flow:
+            continue
+        for key, value in mapping.pairs:
+            if isinstance(value, Sequence) and not value.flow and value.items and value.items[0].line > key.line:
+                dash = _dash_column(value, text)
+                if seq_offset is None and dash is not None:
+                    seq_offset = max(0, dash - key.column)
+            elif isinstance(value, Mapping) and not value.flow and value.pairs \
+                    and value.pairs[0][0].line > key.line and map_step is None:
+                map_step = max(1, value.pairs[0][0].column - key.column)
+        if seq_offset is not None and map_step is not None:
+            break
+    return replace(base, seq_offset=base.seq_offset if seq_offset is None else seq_offset,
+                   map_step=base.map_step if map_step is None else map_step)
+
+
+def _block_mappings(root: Node | None) -> Iterator[Mapping]:
+    """Block mappings in document order (aliases not followed)."""
+    stack: list[Node | None] = [root]
+    while stack:
         node = stack.pop()
-        if isinstance(node, Mapping) and not node.flow:
-            for key, value in node.pairs:
-                if isinstance(value, Sequence) and not value.flow and value.items and not found_seq:
-                    dash = _dash_column(value, text)
-                    if dash is not None and value.items[0].line > key.line:
-                        style.seq_offset, found_seq = max(0, dash - key.column), True
-                elif isinstance(value, Mapping) and not value.flow and value.pairs and not found_map \
-                        and value.pairs[0][0].line > key.line:
-                    style.map_step, found_map = max(1, value.pairs[0][0].column - key.column), True
-                stack.append(value)
+        if isinstance(node, Mapping):
+            if not node.flow:
+                yield node
+            stack.extend(reversed([v for _, v in node.pairs]))
         elif isinstance(node, Sequence):
-            stack.extend(node.items)
-    return style
+            stack.extend(reversed(node.items))
 
 
 def _dash_column(seq: Sequence, text: str) -> int | None:
@@ -323,7 +341,7 @@ class Planner:
     def __init__(self, text: str, doc: Document, style: Style) -> None:
         self.text = text
         self.doc = doc
-        self.style = style
+        self.base_style = self.style = style
         self._uses: Counter[int] | None = None
 
     def locate(self, op: Op) -> tuple[Node | None, tuple[object, ...]]:
@@ -355,6 +373,7 @@ class Planner:
         *parents, last = op.path
         nodes, alias_at = self._walk(parents)
         missing_from = len(nodes) - 1  # number of path parts that exist
+        self.style = near_style(self.base_style, reversed(nodes), self.text)  # the habits closest to the change
         tail = deref(nodes[-1])
         if isinstance(tail, Mapping) and missing_from == len(parents) and tail.merged_only(str(last)):
             raise Unsafe(f"{last} comes from a YAML merge key (<<); expand it by hand", tail.line + 1)
