@@ -51,14 +51,6 @@ class Policy:
     path: Path  # from the document root to the manifest: () or ("items", 3)
     node: Mapping
 
-    @property
-    def display(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-    @property
-    def clusterwide(self) -> bool:
-        return self.kind == CCNP
-
 
 @dataclass
 class Peer:

@@ -12,7 +12,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +114,8 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
+    from importlib import resources
+
     text = resources.files("codemod").joinpath("schemas/decisions.schema.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 

@@ -12,7 +12,19 @@ from pathlib import Path
 
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
-from codemod.documents import Document, Node, ParseError, comments, parse_stream, scalar_spans, to_data
+from codemod.documents import (
+    Document,
+    Mapping,
+    Node,
+    ParseError,
+    comments,
+    deref,
+    format_path,
+    parse_stream,
+    scalar_spans,
+    to_data,
+)
+from codemod.documents import Sequence as SequenceNode
 from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
 from codemod.rule import Context, Finding, Rule
 from codemod.sources import (
@@ -195,6 +207,23 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
     return new_text
 
 
+def _line_of(doc: Document, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest node along `path` that exists in the document."""
+    node = deref(doc.root)
+    line = node.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, Mapping) and isinstance(part, str):
+            node = deref(node.get(part))
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.items):
+            node = deref(node.items[part])
+        else:
+            break
+        if node is None:
+            break
+        line = node.line + 1
+    return line
+
+
 def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op], rules: list[Rule],
            context: Context) -> None:
     """Black's rule: refuse unless the new text parses, means exactly the old data plus the intended
@@ -221,10 +250,10 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
             from deepdiff import DeepDiff
 
             diff = DeepDiff(expected, actual, view="tree")
-            first = next((str(item.path(output_format="list")) for items in diff.values() for item in items),
-                         "?")
-            raise Unsafe(f"verification failed in document {old.index}: unintended change at {first}",
-                         old.root.line + 1 if old.root else None)
+            paths = [item.path(output_format="list") for items in diff.values() for item in items]
+            where: list[str | int] = paths[0] if paths else []
+            raise Unsafe(f"verification failed in document {old.index}: unintended change at "
+                         f"{format_path(tuple(where)) or 'the document root'}", _line_of(old, tuple(where)))
     again = _check_documents(new_docs, rules, context, None) or []
     leftover = [f for f in again if f.fix]
     if leftover:
