@@ -128,7 +128,7 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
         click.echo(diff.render(run.changed, use_color), nl=False, color=use_color)
     _report_problems(run)
     # A finding counts as fixed only in a file that is (or would be) rewritten without error.
-    left = [f for r in run.files for f in r.findings if f.left_open(fixing=not r.errors)]
+    left = [f for r in run.files for f in r.findings if f.left_open(fixing=not r.errors) or (r.errors and f.fix)]
     for f in left:
         click.echo(finding_line(f, with_decision=decisions is not None), err=True)
     changed = run.changed

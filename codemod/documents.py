@@ -335,9 +335,12 @@ def resolve_plain(value: str) -> object:
     if value in ("false", "False", "FALSE"):
         return False
     if _INT.match(value):
-        return ("int", value)
+        return int(value, 0)
     if _FLOAT.match(value):
-        return ("float", value)
+        lowered = value.lower().lstrip("+")
+        if lowered in (".inf", "-.inf", ".nan"):
+            return lowered  # keep NaN comparable: float("nan") != float("nan")
+        return float(value)
     return value
 
 

@@ -592,8 +592,8 @@ class Planner:
         key_node, old_value = container.key_node(old), container.get(old)
         if key_node is None or old_value is None:
             raise Unsafe(f"{old} is missing", container.line + 1)
-        if container.flow:
-            entry = f"{scalar_text(key, self.style)}: {flow_text(value, self.style)}"
+        if container.flow or (isinstance(old_value, (Mapping, Sequence)) and old_value.flow):
+            entry = f"{scalar_text(key, self.style)}: {flow_text(value, self.style)}"  # flow stays flow
             return [TextEdit(key_node.start, old_value.end, entry)]
         end = self._last_leaf_end(old_value)
         span = self.text[key_node.start:end]

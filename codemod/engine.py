@@ -12,20 +12,8 @@ from pathlib import Path
 
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
-from codemod.documents import (
-    Document,
-    Mapping,
-    Node,
-    ParseError,
-    comments,
-    deref,
-    format_path,
-    parse_stream,
-    scalar_spans,
-    to_data,
-)
-from codemod.documents import Sequence as SequenceNode
-from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, apply_to_data, detect_style
+from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans
+from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, detect_style
 from codemod.rule import Context, Finding, Rule
 from codemod.sources import (
     TEMPLATE_REASON,
@@ -38,6 +26,7 @@ from codemod.sources import (
     read_source,
     template_reason,
 )
+from codemod.verify import verify
 
 
 @dataclass
@@ -203,57 +192,12 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
                 for op in group:
                     edits += planner.plan(op)
     new_text = apply_edits(source.text, edits)
-    verify(source.text, new_text, docs, ops, rules, context)
+    _check_stable(verify(source.text, new_text, docs, ops), rules, context)
     return new_text
 
 
-def _line_of(doc: Document, path: tuple[str | int, ...]) -> int | None:
-    """1-based line of the deepest node along `path` that exists in the document."""
-    node = deref(doc.root)
-    line = node.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(node, Mapping) and isinstance(part, str):
-            node = deref(node.get(part))
-        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.items):
-            node = deref(node.items[part])
-        else:
-            break
-        if node is None:
-            break
-        line = node.line + 1
-    return line
-
-
-def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op], rules: list[Rule],
-           context: Context) -> None:
-    """Black's rule: refuse unless the new text parses, means exactly the old data plus the intended
-    changes, and a second pass would change nothing."""
-    try:
-        new_docs = parse_stream(new_text)
-    except ParseError as exc:
-        raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
-    if len(new_docs) != len(old_docs):
-        raise Unsafe("the rewritten text has a different number of documents", None)
-    lost = comments(old_text, old_docs) - comments(new_text, new_docs)
-    if lost:
-        raise Unsafe(f"the change would lose the comment {next(iter(lost))!r}", None)
-    for old, new in zip(old_docs, new_docs, strict=True):
-        expected = to_data(old.root)
-        for op in ops:
-            if op.document == old.index:
-                try:
-                    apply_to_data(expected, op)
-                except (KeyError, IndexError, TypeError, AttributeError) as exc:
-                    raise Unsafe(f"the intended change does not fit the data ({exc!r})", None) from None
-        actual = to_data(new.root)
-        if expected != actual:
-            from deepdiff import DeepDiff
-
-            diff = DeepDiff(expected, actual, view="tree")
-            paths = [item.path(output_format="list") for items in diff.values() for item in items]
-            where: list[str | int] = paths[0] if paths else []
-            raise Unsafe(f"verification failed in document {old.index}: unintended change at "
-                         f"{format_path(tuple(where)) or 'the document root'}", _line_of(old, tuple(where)))
+def _check_stable(new_docs: list[Document], rules: list[Rule], context: Context) -> None:
+    """A second pass over the rewritten documents must find nothing left to change."""
     again = _check_documents(new_docs, rules, context, None) or []
     leftover = [f for f in again if f.fix]
     if leftover:

@@ -314,7 +314,7 @@ def test_anchor_on_peer_aliased_into_subject_is_refused(tmp_path: Path) -> None:
     assert_bytes(reverse.read_bytes(), before_path("alias_reverse").read_bytes())
     assert stat_key(reverse) == kept
     assert_bytes(other.read_bytes(), after_bytes("block_labels_all_clusters"))
-    errors = [line for line in result.err_lines if line.startswith(f"{reverse.name}:")]
+    errors = [line for line in result.err_lines if line.startswith(f"{reverse.name}:") and " error: " in line]
     assert len(errors) == 1, result.stderr
     match = re.fullmatch(rf"{re.escape(reverse.name)}:(\d+): error: \S.*", errors[0])
     assert match is not None, errors[0]

@@ -1,0 +1,104 @@
+"""Black's rule for YAML: a rewrite is written only if it provably means the old data plus exactly the
+intended changes, keeps every comment, and (checked by the engine) a second pass changes nothing.
+
+The data is compared twice: once through the position-aware node trees the edits were planned on, and once
+through PyYAML's own loader (its constructor resolves aliases, merge keys, tags and scalars itself), so a
+mistake in our composer or data model cannot hide a wrong edit. The second load costs little: libyaml.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codemod.documents import Document, Mapping, ParseError, comments, deref, format_path, parse_stream, to_data
+from codemod.documents import Sequence as SequenceNode
+from codemod.edits import Op, Unsafe, apply_to_data
+
+
+def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]) -> list[Document]:
+    """The documents of the new text; raises Unsafe when the rewrite is anything but the intended change."""
+    try:
+        new_docs = parse_stream(new_text)
+    except ParseError as exc:
+        raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
+    if len(new_docs) != len(old_docs):
+        raise Unsafe("the rewritten text has a different number of documents", None)
+    lost = comments(old_text, old_docs) - comments(new_text, new_docs)
+    if lost:
+        comment = next(iter(lost))
+        line = old_text.count("\n", 0, old_text.find(comment)) + 1
+        raise Unsafe(f"the change would lose the comment {comment!r}", line)
+    for old, new in zip(old_docs, new_docs, strict=True):
+        _compare(_expected(to_data(old.root), ops, old.index), to_data(new.root), old)
+    _compare_independently(old_text, new_text, old_docs, ops)
+    return new_docs
+
+
+def _expected(data: object, ops: list[Op], index: int) -> object:
+    for op in ops:
+        if op.document == index:
+            try:
+                apply_to_data(data, op)
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise Unsafe(f"the intended change does not fit the data ({exc!r})", None) from None
+    return data
+
+
+def _compare(expected: object, actual: object, doc: Document, parser: str = "") -> None:
+    if expected == actual:
+        return
+    from deepdiff import DeepDiff
+
+    diff = DeepDiff(expected, actual, view="tree")
+    paths = [item.path(output_format="list") for items in diff.values() for item in items]
+    where: list[str | int] = paths[0] if paths else []
+    raise Unsafe(f"verification{parser} failed in document {doc.index}: unintended change at "
+                 f"{format_path(tuple(where)) or 'the document root'}", _line_of(doc, tuple(where)))
+
+
+def _compare_independently(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]) -> None:
+    """The same comparison through PyYAML's loader; skipped only when it cannot load the original either."""
+    import yaml
+    from yaml import YAMLError
+
+    def load(text: str) -> list[object]:
+        return [_unshared(doc) for doc in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))]
+
+    try:
+        old = load(old_text)
+    except YAMLError:
+        return  # nothing independent to compare with (say, a tag the safe loader does not know)
+    try:
+        new = load(new_text)
+    except YAMLError as exc:
+        raise Unsafe(f"the rewritten text does not load ({str(exc).splitlines()[0]})", None) from None
+    if len(old) != len(old_docs) or len(new) != len(old):
+        return  # the parsers disagree on what a document is (empty ones); the main comparison stands
+    for doc, before, after in zip(old_docs, old, new, strict=True):
+        _compare(_expected(before, ops, doc.index), after, doc, " (second loader)")
+
+
+def _unshared(data: Any) -> Any:
+    """Plain dicts and lists with every alias an independent copy, so a change at one use shows."""
+    if isinstance(data, dict):
+        return {k: _unshared(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_unshared(v) for v in data]
+    return data
+
+
+def _line_of(doc: Document, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest node along `path` that exists, where it is written (an alias's own line)."""
+    node = doc.root
+    line = node.line + 1 if node is not None else None
+    for part in path:
+        container = deref(node)
+        child = None
+        if isinstance(container, Mapping) and isinstance(part, str):
+            child = container.get(part)
+        elif isinstance(container, SequenceNode) and isinstance(part, int) and part < len(container.items):
+            child = container.items[part]
+        if child is None:
+            break
+        node, line = child, child.line + 1
+    return line
