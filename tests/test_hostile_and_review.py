@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,18 +110,21 @@ def test_recursive_alias_is_untouched_and_other_files_are_still_rewritten(in_tmp
 
 # 2. Deep nesting ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "error"), [
-    ("# NetworkPolicy\nkey: " + "[" * 1200 + "]" * 1200 + "\n", "deep.yaml: error: nested too deeply"),
-    ("kind: NetworkPolicy\nkey: " + "[" * 1200 + "\n",
-     "deep.yaml:3: error: cannot parse: did not find expected node content"),
-    (CNP_PEER_HEAD + "        - matchLabels: {app: x}\n          x: " + "[" * 1200 + "]" * 1200 + "\n",
-     "deep.yaml: error: nested too deeply"),
+# PyYAML 6.0.4's parser stops at a nesting limit itself ("exceeded maximum nesting depth"); older ones let
+# our composer hit Python's recursion limit ("nested too deeply"). Either way: one error line for that file.
+DEEP_ERROR = re.compile(r"deep\.yaml(:\d+)?: error: (nested too deeply|cannot parse: \S.*)\n")
+
+
+@pytest.mark.parametrize("text", [
+    "# NetworkPolicy\nkey: " + "[" * 1200 + "]" * 1200 + "\n",
+    "kind: NetworkPolicy\nkey: " + "[" * 1200 + "\n",
+    CNP_PEER_HEAD + "        - matchLabels: {app: x}\n          x: " + "[" * 1200 + "]" * 1200 + "\n",
 ], ids=["closed", "unclosed", "inside-a-policy"])
-def test_deep_nesting_is_an_error_for_that_file_only(in_tmp: Path, text: str, error: str) -> None:
+def test_deep_nesting_is_an_error_for_that_file_only(in_tmp: Path, text: str) -> None:
     write_files(in_tmp, {"deep.yaml": text, "good.yaml": GOOD})
     result = invoke("scan", "deep.yaml", "good.yaml")
     assert result.exit_code == 2
-    assert result.stderr == error + "\n"
+    assert DEEP_ERROR.fullmatch(result.stderr), result.stderr
     assert result.stdout.startswith(GOOD_FINDING + "\n")
     write("d.yaml", ALL)
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "deep.yaml", "good.yaml")
