@@ -13,7 +13,8 @@ from pathlib import Path
 from codemod.cilium import Policy, policies
 from codemod.decisions import Decisions
 from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans
-from codemod.edits import Op, Planner, TextEdit, Unsafe, apply_edits, detect_style
+from codemod.edits import Op, TextEdit, Unsafe, apply_edits
+from codemod.planner import Planner
 from codemod.rule import Context, Finding, Rule
 from codemod.sources import (
     TEMPLATE_REASON,
@@ -26,6 +27,7 @@ from codemod.sources import (
     read_source,
     template_reason,
 )
+from codemod.style import detect_style
 from codemod.verify import verify
 
 
