@@ -745,7 +745,7 @@ def test_summary(corpus_run: CorpusRun) -> None:
     files = corpus_files(run)
     data = run.scan_before
     not_read = {run.rel(s["file"]): s["reason"] for s in data["skipped"]}
-    not_read |= {run.rel(e["file"]): e["message"] for e in data["errors"]}
+    not_read |= {run.rel(e["file"]): e["reason"] for e in data["errors"]}
     holding = 0
     for path in files:
         rel = path.relative_to(run.root).as_posix()

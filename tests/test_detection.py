@@ -491,7 +491,7 @@ def test_exit_2_on_parse_error_other_files_still_scanned(tmp_path: Path) -> None
     error = data["errors"][0]
     assert error["file"] == "a-broken.yaml"
     assert isinstance(error["line"], int) and 4 <= error["line"] <= 6
-    assert error["message"]
+    assert error["reason"]
     assert pairs(data) == {(ICS, "spec.ingress[0].fromEndpoints[0]")}
     assert data["findings"][0]["file"] == "b.yaml"
 
@@ -502,7 +502,7 @@ def test_exit_2_on_duplicate_key_in_a_policy(tmp_path: Path) -> None:
     code, data = scan_json("dup.yaml")
     assert code == 2
     assert [(e["file"], e["line"]) for e in data["errors"]] == [("dup.yaml", 6)]
-    assert "name" in data["errors"][0]["message"]
+    assert "name" in data["errors"][0]["reason"]
 
 
 def test_template_is_skipped_with_a_reason(tmp_path: Path) -> None:

@@ -158,3 +158,15 @@ def test_networkpolicy_empty_cluster_label_is_replaced_not_kept(decision: str, e
     assert invoke("rewrite", "--write", "--decisions", "d.yaml", "n.yaml").exit_code == 0
     assert Path("n.yaml").read_text(encoding="utf-8") == expected
     assert scan(Path("n.yaml"))["findings"] == []
+
+
+def test_write_keeps_the_file_mode_and_leaves_no_temporary_file() -> None:
+    text = CNP_HEAD + "  endpointSelector: {}\n  ingress:\n    - fromEndpoints: [{}]\n"
+    path = Path("p.yaml")
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o640)
+    Path("d.yaml").write_text(ALL, encoding="utf-8")
+    assert invoke("rewrite", "--write", "--decisions", "d.yaml", "p.yaml").exit_code == 0
+    assert path.read_text(encoding="utf-8") != text
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in Path(".").iterdir()) == ["d.yaml", "p.yaml"]

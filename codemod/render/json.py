@@ -34,7 +34,7 @@ def finding_data(f: Finding, with_decision: bool) -> dict[str, Any]:
 def report(run: Run, with_decision: bool) -> str:
     data = {
         "findings": [finding_data(f, with_decision) for f in run.findings],
-        "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in run.errors],
+        "errors": [{"file": e.file, "line": e.line, "reason": e.message} for e in run.errors],
         "skipped": [{"file": s.file, "reason": s.reason} for s in run.skipped],
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
