@@ -65,9 +65,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json", "github"]), default="text",
               show_default=True, help="Output format; inspect-json matches `cilium clustermesh "
-              "inspect-policy-default-local-cluster -o json`.")
+              "inspect-policy-default-local-cluster -o json`; github prints workflow-command annotations.")
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help="Decision file: each affected selector also shows the action that applies to it.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
@@ -88,6 +88,10 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 
         click.echo(inspect(run), nl=False)
         _report_problems(run)
+    elif fmt == "github":
+        from codemod.render.github import workflow_commands
+
+        click.echo(workflow_commands(run, with_decision), nl=False)
     else:
         from codemod.render.text import findings
 
@@ -105,14 +109,19 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 @click.option("--write", is_flag=True, help="Apply the changes (default: print a dry-run diff).")
 @click.option("--check", is_flag=True, help="Print no diff; exit 1 when anything would change or stays undecided "
               "(with --write: when anything was rewritten).")
+@click.option("--patch", "patch_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write the dry-run diff to this file instead of stdout (to attach to a pull request).")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
-def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, color: str) -> None:
+def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
+            color: str) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
     from codemod.render.text import finding_line
     from codemod.rule import load_rules
 
+    if write and patch_path:
+        raise click.UsageError("--patch writes the dry-run diff; it does not go with --write")
     decisions = _load_decisions(decisions_path)
     rules = load_rules()
     if decisions is None:
@@ -120,6 +129,9 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     run = engine.run(paths, rules, decisions, fix=True)
     if write:
         _write_changes(run)
+    elif patch_path:
+        Path(patch_path).write_text(diff.render(run.changed, color=False), encoding="utf-8", newline="")
+        click.echo(f"wrote the diff of {_plural(len(run.changed), 'file')} to {patch_path}", err=True)
     elif check:
         for result in run.changed:
             click.echo(f"would rewrite {result.display}", err=True)
@@ -157,3 +169,27 @@ def _write_changes(run: Run) -> None:
             continue
         count = sum(1 for f in result.findings if f.fix)
         click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)
+
+
+@main.group()
+def decisions() -> None:
+    """Work with the decision file."""
+
+
+@decisions.command("schema")
+def decisions_schema() -> None:
+    """Print the decision file's JSON Schema (for editors: `# yaml-language-server: $schema=...`)."""
+    import json
+
+    from codemod.decisions import schema
+
+    click.echo(json.dumps(schema(), indent=2))
+
+
+@decisions.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def decisions_validate(file: str) -> None:
+    """Check a decision file against the schema; exit 2 with file, line and field when it is wrong."""
+    loaded = _load_decisions(file)
+    assert loaded is not None
+    click.echo(f"{file}: valid ({_plural(len(loaded.entries), 'decision')}, default {loaded.default.action})")

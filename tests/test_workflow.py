@@ -1,0 +1,103 @@
+"""Team-workflow outputs: the decision-file schema and validator, GitHub annotations, the patch file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import EXAMPLES, invoke, write_files
+
+pytestmark = pytest.mark.usefixtures("in_tmp")
+
+DECISIONS = EXAMPLES / "cilium-codemod.decisions.yaml"
+POLICY = """\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  endpointSelector: {}
+  ingress:
+    - fromEndpoints: [{matchLabels: {app: lb}}]
+  ingressDeny:
+    - fromEndpoints: [{matchLabels: {app: bad}}]
+"""
+
+
+def test_schema_is_printed_and_validates_the_example_decision_file() -> None:
+    result = invoke("decisions", "schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator(schema).validate(YAML(typ="safe").load(DECISIONS.read_text()))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate({"version": 1, "default": "everywhere"})
+
+
+def test_validate_accepts_a_good_file() -> None:
+    result = invoke("decisions", "validate", str(DECISIONS))
+    assert result.exit_code == 0
+    assert result.stdout == f"{DECISIONS}: valid (8 decisions, default undecided)\n"
+
+
+def test_validate_rejects_a_bad_file_with_file_line_and_field(in_tmp: Path) -> None:
+    write_files(in_tmp, {"d.yaml": "version: 1\ndecisions:\n  - action: clusters\n    clusters: ['*']\n"})
+    result = invoke("decisions", "validate", "d.yaml")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: d.yaml:4: decisions[0].clusters[0]: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_github_annotations(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": POLICY, "d.yaml": "version: 1\ndecisions:\n  - {match: {deny: false}, "
+                                                       "action: all-clusters, reason: 'lb: everywhere'}\n"})
+    result = invoke("scan", "--format", "github", "--decisions", "d.yaml", "p.yaml")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "::notice file=p.yaml,line=7,title=implicit-cluster-selector [all-clusters]::shop/web "
+        "spec.ingress[0].fromEndpoints[0]: fromEndpoints peer matches only the local cluster on Cilium 1.19 "
+        "(names no cluster)",
+        "::error file=p.yaml,line=9,title=implicit-cluster-selector [undecided]::shop/web "
+        "spec.ingressDeny[0].fromEndpoints[0]: fromEndpoints peer of a deny rule stops denying remote clusters "
+        "on Cilium 1.19 (names no cluster)",
+    ]
+
+
+def test_github_annotations_escape_and_report_errors(in_tmp: Path) -> None:
+    write_files(in_tmp, {"a,b:c.yaml": POLICY.replace("ingressDeny", "egress").replace("fromEndpoints: [{"
+                                                                                      "matchLabels: {app: bad}}]",
+                                                                                      "toEndpoints: [{}]"),
+                         "broken.yaml": "kind: NetworkPolicy\nspec: [\n"})
+    result = invoke("scan", "--format", "github", ".")
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("::warning file=a%2Cb%3Ac.yaml,line=7,title=implicit-cluster-selector::")
+    assert lines[-1].startswith("::error file=broken.yaml,line=3,title=cilium-codemod::cannot parse: ")
+
+
+def test_patch_file_holds_the_dry_run_diff_and_applies(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": POLICY, "d.yaml": "version: 1\ndefault: all-clusters\n"})
+    result = invoke("rewrite", "p.yaml", "--decisions", "d.yaml", "--patch", "out.patch")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "wrote the diff of 1 file to out.patch" in result.stderr
+    patch = Path("out.patch").read_text(encoding="utf-8")
+    assert patch == invoke("rewrite", "p.yaml", "--decisions", "d.yaml", "--color", "never").stdout
+    assert "\x1b[" not in patch
+    assert Path("p.yaml").read_text(encoding="utf-8") == POLICY  # a dry run: nothing written
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(["git", "apply", "out.patch"], check=True)
+    assert "operator: Exists" in Path("p.yaml").read_text(encoding="utf-8")
+
+
+def test_patch_does_not_go_with_write(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": POLICY, "d.yaml": "version: 1\ndefault: all-clusters\n"})
+    result = invoke("rewrite", "p.yaml", "--decisions", "d.yaml", "--patch", "out.patch", "--write")
+    assert result.exit_code == 2
+    assert "--patch" in result.stderr
+    assert Path("p.yaml").read_text(encoding="utf-8") == POLICY
