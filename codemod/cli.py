@@ -65,9 +65,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json", "github"]), default="text",
-              show_default=True, help="Output format; inspect-json matches `cilium clustermesh "
-              "inspect-policy-default-local-cluster -o json`; github prints workflow-command annotations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json", "github", "markdown"]),
+              default="text", show_default=True, help="Output format; inspect-json matches `cilium clustermesh "
+              "inspect-policy-default-local-cluster -o json`; github prints workflow-command annotations; "
+              "markdown a pull-request body.")
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help="Decision file: each affected selector also shows the action that applies to it.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
@@ -92,6 +93,11 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
         from codemod.render.github import workflow_commands
 
         click.echo(workflow_commands(run, with_decision), nl=False)
+    elif fmt == "markdown":
+        from codemod.render.markdown import report as markdown
+
+        click.echo(markdown(run), nl=False)
+        _report_problems(run)
     else:
         from codemod.render.text import findings
 
@@ -111,9 +117,11 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
               "(with --write: when anything was rewritten).")
 @click.option("--patch", "patch_path", type=click.Path(dir_okay=False, writable=True),
               help="Write the dry-run diff to this file instead of stdout (to attach to a pull request).")
+@click.option("--format", "fmt", type=click.Choice(["diff", "markdown"]), default="diff", show_default=True,
+              help="diff: the explained unified diff; markdown: a pull-request body with the diff folded in.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
-            color: str) -> None:
+            fmt: str, color: str) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
@@ -128,14 +136,18 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
         rules = [r for r in rules if not r.needs_decision]
     run = engine.run(paths, rules, decisions, fix=True)
     if write:
-        _write_changes(run)
+        _write_changes(run)  # from here on, run.changed holds only what was really written
     elif patch_path:
         Path(patch_path).write_text(diff.render(run.changed, color=False), encoding="utf-8", newline="")
         click.echo(f"wrote the diff of {_plural(len(run.changed), 'file')} to {patch_path}", err=True)
     elif check:
         for result in run.changed:
             click.echo(f"would rewrite {result.display}", err=True)
-    else:
+    if fmt == "markdown":
+        from codemod.render.markdown import report as markdown
+
+        click.echo(markdown(run, run.changed, applied=write), nl=False)
+    elif not (write or patch_path or check):
         use_color = _use_color(color, sys.stdout)
         click.echo(diff.render(run.changed, use_color), nl=False, color=use_color)
     _report_problems(run)

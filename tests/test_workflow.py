@@ -101,3 +101,37 @@ def test_patch_does_not_go_with_write(in_tmp: Path) -> None:
     assert result.exit_code == 2
     assert "--patch" in result.stderr
     assert Path("p.yaml").read_text(encoding="utf-8") == POLICY
+
+
+def test_markdown_report_for_a_pull_request(in_tmp: Path) -> None:
+    decisions = "version: 1\ndecisions:\n  - {match: {deny: false}, action: local, reason: 'lb | local'}\n"
+    write_files(in_tmp, {"p.yaml": POLICY, "d.yaml": decisions})
+    result = invoke("scan", "--format", "markdown", "--decisions", "d.yaml", "p.yaml")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "## Cilium 1.19 local-cluster migration\n\n"
+        "**2** selectors in **1** policy (1 file) rely on the implicit cluster default: 1 local, 1 undecided.\n\n"
+        "> [!WARNING]\n"
+        "> 1 deny peer: an implicit deny peer silently stops denying remote clusters on Cilium 1.19; "
+        "`all-clusters` keeps the 1.18 behaviour.\n>\n"
+        "> - `shop/web` `spec.ingressDeny[0].fromEndpoints[0]`: **undecided** (p.yaml:9)\n\n"
+        "### Namespace `shop`\n\n"
+        "| Policy | Selector | Action | Reason |\n|---|---|---|---|\n"
+        "| `web` (CiliumNetworkPolicy) | `spec.ingress[0].fromEndpoints[0]`<br>p.yaml:7 | local | lb \\| local |\n"
+        "| `web` (CiliumNetworkPolicy) | `spec.ingressDeny[0].fromEndpoints[0]` (deny)<br>p.yaml:9 | undecided |  |\n"
+        "\n### Still to decide\n\n"
+        "- [ ] `shop/web` `spec.ingressDeny[0].fromEndpoints[0]` (deny) — p.yaml:9\n")
+
+
+def test_markdown_rewrite_folds_the_diff(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": POLICY, "d.yaml": "version: 1\ndefault: all-clusters\n"})
+    dry = invoke("rewrite", "--format", "markdown", "--decisions", "d.yaml", "p.yaml")
+    assert dry.exit_code == 0
+    assert "<details><summary>Proposed diff (1 file)</summary>\n\n```diff\n# p.yaml\n" in dry.stdout
+    assert dry.stdout.endswith("```\n\n</details>\n")
+    assert Path("p.yaml").read_text(encoding="utf-8") == POLICY
+    written = invoke("rewrite", "--format", "markdown", "--write", "--decisions", "d.yaml", "p.yaml")
+    assert written.exit_code == 0
+    assert "<details><summary>Applied diff (1 file)</summary>" in written.stdout
+    assert written.stdout.split("```diff\n")[1] == dry.stdout.split("```diff\n")[1]
+    assert Path("p.yaml").read_text(encoding="utf-8") != POLICY
