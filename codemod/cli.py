@@ -205,3 +205,42 @@ def decisions_validate(file: str) -> None:
     loaded = _load_decisions(file)
     assert loaded is not None
     click.echo(f"{file}: valid ({_plural(len(loaded.entries), 'decision')}, default {loaded.default.action})")
+
+
+@decisions.command("init")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--default", "action", type=click.Choice(["undecided", "local", "all-clusters"]),
+              default="undecided", show_default=True, help="The action written into every new entry.")
+@click.option("--per-policy", is_flag=True, help="One entry per policy instead of one per selector.")
+@click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
+              help="Bring this decision file up to date: keep every decision made, add new selectors, "
+              "flag entries that match nothing any more as STALE.")
+def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_policy: bool,
+                   update_path: str | None) -> None:
+    """Write the migration TODO: a decision file with one entry per affected selector."""
+    from codemod import engine, todo
+    from codemod.rule import load_rules
+    from codemod.sources import absolute, write_atomically
+
+    if output and update_path:
+        raise click.UsageError("--update rewrites that file in place; it does not go with -o")
+    existing = _load_decisions(update_path)
+    run = engine.run(paths, [r for r in load_rules() if r.needs_decision], existing, fix=False)
+    _report_problems(run)
+    if update_path is not None:
+        assert existing is not None
+        result = todo.update(Path(update_path), existing, run.findings, action, per_policy)
+        if result.text != Path(update_path).read_text(encoding="utf-8"):
+            write_atomically(Path(update_path), result.text.encode("utf-8"))
+        click.echo(f"{update_path}: {_plural(result.added, 'new selector')} added, {result.kept} entries kept, "
+                   f"{result.stale} stale", err=True)
+    else:
+        base = absolute(Path(output).parent if output else Path.cwd())
+        text = todo.init(run.findings, base, action, per_policy)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            click.echo(f"wrote {output}", err=True)
+        else:
+            click.echo(text, nl=False)
+    sys.exit(2 if run.errors else 0)

@@ -53,7 +53,7 @@ class Subject:
 
 
 @dataclass
-class _Entry:
+class Entry:
     match: dict[str, Any]
     decision: Decision
     file_regex: re.Pattern[str] | None = None
@@ -63,15 +63,15 @@ class _Entry:
 class Decisions:
     path: Path
     default: Decision
-    entries: list[_Entry] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
 
     def decide(self, subject: Subject) -> Decision:
         for entry in self.entries:
-            if self._matches(entry, subject):
+            if self.matches(entry, subject):
                 return entry.decision
         return self.default
 
-    def _matches(self, entry: _Entry, s: Subject) -> bool:
+    def matches(self, entry: Entry, s: Subject) -> bool:
         m = entry.match
         if entry.file_regex is not None:
             try:
@@ -138,7 +138,7 @@ def load(path: Path) -> Decisions:
         except re.error as exc:
             raise DecisionFileError(shown, _line(data, ["decisions", index, "match", "file"]),
                                     f"decisions[{index}].match.file: invalid glob ({exc})") from None
-        entries.append(_Entry(match, decision, regex))
+        entries.append(Entry(match, decision, regex))
     return Decisions(path, default, entries)
 
 

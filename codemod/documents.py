@@ -245,6 +245,26 @@ class _Composer:
             self.anchors[node.anchor] = node
 
 
+def last_leaf_end(node: Node, text: str) -> int:
+    """Offset just past the last character that belongs to the node (comments and blank lines after a block
+    collection excluded: its own end mark lies at the next token)."""
+    while True:
+        if isinstance(node, Mapping) and not node.flow and node.pairs:
+            node = node.pairs[-1][1]
+        elif isinstance(node, Sequence) and not node.flow and node.items:
+            node = node.items[-1]
+        else:
+            break
+    if isinstance(node, Scalar) and node.style in ("|", ">") and text[node.end - 1:node.end] == "\n":
+        return node.end - 1
+    return node.end
+
+
+def source_of(node: Node, text: str) -> str:
+    """The node as written, its first line re-indented to the node's column (for showing it in comments)."""
+    return " " * node.column + text[node.start:last_leaf_end(node, text)]
+
+
 def walk(node: Node | None, path: Path = ()) -> Iterator[tuple[Path, Node]]:
     """Every node below (and including) `node` with its data path; aliases are followed."""
     node = deref(node)

@@ -129,7 +129,7 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         if reason is not None:
             result.skipped.append(Skipped(source.display, reason))
             return result
-    context = Context(source.path, source.display, decisions)
+    context = Context(source.path, source.display, decisions, source.text)
     found = _check_documents(docs, rules, context, result)
     if found is None:
         return result

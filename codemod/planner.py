@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, walk
+from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, last_leaf_end, walk
 from codemod.edits import Append, Delete, Insert, Op, ReplaceEntry, TextEdit, Unsafe, build_missing
 from codemod.style import (
     RawMapping,
@@ -398,17 +398,7 @@ class Planner:
     # -- positions -----------------------------------------------------------------------------------
 
     def _last_leaf_end(self, node: Node) -> int:
-        """Offset just past the last character that belongs to the node (comments after it excluded)."""
-        while True:
-            if isinstance(node, Mapping) and not node.flow and node.pairs:
-                node = node.pairs[-1][1]
-            elif isinstance(node, Sequence) and not node.flow and node.items:
-                node = node.items[-1]
-            else:
-                break
-        if isinstance(node, Scalar) and node.style in ("|", ">") and self.text[node.end - 1:node.end] == "\n":
-            return node.end - 1
-        return node.end
+        return last_leaf_end(node, self.text)
 
     def _line_after(self, pos: int, indent: int | None) -> int:
         """Start of the line after `pos`; with `indent`, also past the comment lines right below that are

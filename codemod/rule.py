@@ -14,7 +14,7 @@ from typing import Protocol
 
 from codemod.cilium import Peer, Policy
 from codemod.decisions import UNDECIDED, Decision, Decisions, Subject
-from codemod.documents import Node, format_path
+from codemod.documents import Node, format_path, source_of
 from codemod.edits import Op
 
 
@@ -35,6 +35,7 @@ class Finding:
     fix: list[Op] = field(default_factory=list)
     severity: str = "warning"  # "info" findings are reported but never hold the exit status at 1
     fixable: bool = False  # the tool can rewrite it (given a decision, for implicit selectors)
+    source: str = ""  # the node as written (shown by `decisions init` above each entry)
 
     @property
     def policy(self) -> str:
@@ -61,6 +62,7 @@ class Context:
     file: Path
     display: str
     decisions: Decisions | None = None
+    text: str = ""  # the file's text, so findings can quote what they point at
 
     def decide(self, peer: Peer) -> Decision:
         if self.decisions is None:
@@ -71,8 +73,9 @@ class Context:
 
     def finding(self, rule: str, policy: Policy, path: tuple[str | int, ...], node: Node, message: str,
                 **extra: object) -> Finding:
-        return Finding(rule, self.display, policy.document.index, node.line + 1, policy.kind,
-                       policy.namespace, policy.name, format_path(path), message, **extra)  # type: ignore[arg-type]
+        return Finding(rule, self.display, policy.document.index, node.line + 1, policy.kind, policy.namespace,
+                       policy.name, format_path(path), message, source=source_of(node, self.text),
+                       **extra)  # type: ignore[arg-type]
 
 
 class Rule(Protocol):
