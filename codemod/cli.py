@@ -244,3 +244,68 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
         else:
             click.echo(text, nl=False)
     sys.exit(2 if run.errors else 0)
+
+
+DEFAULT_DECISIONS = "cilium-codemod.decisions.yaml"
+
+
+def _repo_decisions(given: str | None) -> str | None:
+    """--decisions, else cilium-codemod.decisions.yaml at the root of the git repository we run in."""
+    if given is not None:
+        return given
+    from codemod.sources import absolute
+
+    for folder in (absolute("."), *absolute(".").parents):
+        if (folder / ".git").exists():
+            candidate = folder / DEFAULT_DECISIONS
+            return str(candidate) if candidate.is_file() else None
+    return None
+
+
+@main.group()
+def hook() -> None:
+    """pre-commit hooks (see .pre-commit-hooks.yaml); each takes the staged file names."""
+
+
+@hook.command("check")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+              help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
+def hook_check(files: tuple[str, ...], decisions_path: str | None) -> None:
+    """Fail when a file has an undecided implicit selector, or a decided change that is not applied yet."""
+    from codemod import engine
+    from codemod.render.text import error_line
+    from codemod.rule import load_rules
+
+    decisions = _load_decisions(_repo_decisions(decisions_path))
+    if not files:
+        sys.exit(0)
+    run = engine.run(files, load_rules(), decisions, fix=True)
+    problems = [f"{f.file}:{f.line}: undecided: {f.policy} {f.path} ({f.message})"
+                for f in run.findings if f.undecided]
+    problems += [f"{r.display}: {_plural(sum(1 for f in r.findings if f.fix), 'decided change')} not applied "
+                 "(run the cilium-codemod-fix hook, or cilium-codemod rewrite --write)" for r in run.changed]
+    for line in problems + [error_line(e) for e in run.errors]:
+        click.echo(line)
+    sys.exit(2 if run.errors else 1 if problems else 0)
+
+
+@hook.command("fix")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+              help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
+def hook_fix(files: tuple[str, ...], decisions_path: str | None) -> None:
+    """Apply the decided rewrites to the given files; exit 1 when a file was changed (pre-commit convention)."""
+    from codemod import engine
+    from codemod.render.text import error_line
+    from codemod.rule import load_rules
+
+    decisions = _load_decisions(_repo_decisions(decisions_path))
+    if not files:
+        sys.exit(0)
+    rules = [r for r in load_rules() if decisions is not None or not r.needs_decision]
+    run = engine.run(files, rules, decisions, fix=True)
+    _write_changes(run)
+    for error in run.errors:
+        click.echo(error_line(error))
+    sys.exit(2 if run.errors else 1 if run.changed else 0)

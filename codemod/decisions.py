@@ -121,13 +121,19 @@ def schema() -> dict[str, Any]:
 
 
 def load(path: Path) -> Decisions:
+    """Load and validate a decision file. A file validated before (same bytes, same schema) is read from a
+    small cache, so a pre-commit hook does not pay for the YAML round-trip loader and jsonschema each time."""
     shown = path.as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw_bytes = path.read_bytes()
+        text = raw_bytes.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DecisionFileError(shown, None, f"cannot read decision file: {exc}") from None
-    data = _parse(shown, text)
-    _validate(shown, data)
+    cache = _cache_path(raw_bytes)
+    data = _read_cache(cache)
+    if data is None:
+        data = _parse(shown, text)
+        _validate(shown, data)
     default = Decision(data.get("default", "undecided"))
     entries = []
     for index, raw in enumerate(data.get("decisions") or []):
@@ -139,7 +145,40 @@ def load(path: Path) -> Decisions:
             raise DecisionFileError(shown, _line(data, ["decisions", index, "match", "file"]),
                                     f"decisions[{index}].match.file: invalid glob ({exc})") from None
         entries.append(Entry(match, decision, regex))
+    _write_cache(cache, data)
     return Decisions(path, default, entries)
+
+
+def _cache_path(content: bytes) -> Path | None:
+    """Where the validated data of this exact content lives; None when caching is off."""
+    import hashlib
+
+    if os.environ.get("CILIUM_CODEMOD_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(json.dumps(schema(), sort_keys=True).encode() + b"\0" + content).hexdigest()
+    return Path(base) / "cilium-codemod" / "decisions" / f"{key}.json"
+
+
+def _read_cache(cache: Path | None) -> Any:
+    if cache is None:
+        return None
+    try:
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_cache(cache: Path | None, data: Any) -> None:
+    if cache is None or cache.exists():
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a cache is an optimisation only
 
 
 def _parse(shown: str, text: str) -> Any:
