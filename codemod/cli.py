@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -53,6 +54,15 @@ def _report_problems(run: Run) -> None:
         click.echo(error_line(error), err=True)
 
 
+def _progress(items: list[Any]) -> Iterable[Any]:
+    """A progress bar on stderr for long runs on a terminal; never under pre-commit or in CI logs."""
+    if len(items) < 200 or os.environ.get("PRE_COMMIT") or not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label="cilium-codemod", file=sys.stderr, show_pos=True) as bar:
+        yield from bar
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -78,7 +88,7 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
     from codemod.rule import load_rules
 
     decisions = _load_decisions(decisions_path)
-    run = engine.run(paths, load_rules(), decisions, fix=False)
+    run = engine.run(paths, load_rules(), decisions, fix=False, progress=_progress)
     with_decision = decisions is not None
     if fmt == "json":
         from codemod.render.json import report
@@ -134,7 +144,7 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     rules = load_rules()
     if decisions is None:
         rules = [r for r in rules if not r.needs_decision]
-    run = engine.run(paths, rules, decisions, fix=True)
+    run = engine.run(paths, rules, decisions, fix=True, progress=_progress)
     if write:
         _write_changes(run)  # from here on, run.changed holds only what was really written
     elif patch_path:

@@ -6,7 +6,7 @@ an error that names it. Nothing here prints; the CLI renders what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,9 +82,15 @@ class Run:
         return [r for r in self.files if r.changed]
 
 
-def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool) -> Run:
+Progress = Callable[[list[Path | Skipped | FileError]], Iterable[Path | Skipped | FileError]]
+
+
+def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool,
+        progress: Progress | None = None) -> Run:
+    """Every file under `paths`, in a stable order; `progress` may wrap the list to show how far it got."""
     result = Run()
-    for found in discover(list(paths)):
+    found_all = list(discover(list(paths)))
+    for found in progress(found_all) if progress is not None else found_all:
         if isinstance(found, Skipped):
             result.files.append(FileResult(found.file, skipped=[found]))
             continue

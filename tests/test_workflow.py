@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -135,3 +138,35 @@ def test_markdown_rewrite_folds_the_diff(in_tmp: Path) -> None:
     assert "<details><summary>Applied diff (1 file)</summary>" in written.stdout
     assert written.stdout.split("```diff\n")[1] == dry.stdout.split("```diff\n")[1]
     assert Path("p.yaml").read_text(encoding="utf-8") != POLICY
+
+
+def _stderr_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run the CLI with stderr on a pseudo-terminal and return what it wrote there."""
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "codemod", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_on_a_terminal_only_and_never_under_pre_commit(in_tmp: Path) -> None:
+    write_files(in_tmp, {f"many/p{i}.yaml": POLICY for i in range(220)})
+    env = {k: v for k, v in os.environ.items() if k != "PRE_COMMIT"}
+    shown = _stderr_on_a_terminal(["scan", "many"], in_tmp, env)
+    assert "cilium-codemod" in shown and "220/220" in shown
+    assert "220/220" not in _stderr_on_a_terminal(["scan", "many"], in_tmp, {**env, "PRE_COMMIT": "1"})
+    piped = subprocess.run([sys.executable, "-m", "codemod", "scan", "many"], cwd=in_tmp, capture_output=True,
+                           text=True, env=env)
+    assert "220/220" not in piped.stderr
