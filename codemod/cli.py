@@ -63,6 +63,14 @@ def _progress(items: list[Any]) -> Iterable[Any]:
         yield from bar
 
 
+def _breakdown(labels: Iterable[str]) -> str:
+    """`: 2 all-clusters, 1 local` — counts per action or rule, for summary lines."""
+    from collections import Counter
+
+    counts = Counter(labels)
+    return ": " + ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) if counts else ""
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -75,7 +83,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json", "github", "markdown"]),
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json", "github", "markdown", "sarif"]),
               default="text", show_default=True, help="Output format; inspect-json matches `cilium clustermesh "
               "inspect-policy-default-local-cluster -o json`; github prints workflow-command annotations; "
               "markdown a pull-request body.")
@@ -107,6 +115,11 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
         from codemod.render.markdown import report as markdown
 
         click.echo(markdown(run), nl=False)
+        _report_problems(run)
+    elif fmt == "sarif":
+        from codemod.render.sarif import report as sarif
+
+        click.echo(sarif(run, with_decision), nl=False)
         _report_problems(run)
     else:
         from codemod.render.text import findings
@@ -166,9 +179,12 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     for f in left:
         click.echo(finding_line(f, with_decision=decisions is not None), err=True)
     changed = run.changed
-    changes = sum(1 for r in changed for f in r.findings if f.fix)
+    fixed = [f for r in changed for f in r.findings if f.fix]
+    actions = _breakdown(f.decision.label if f.decision else f.rule for f in fixed)
     summary = (f"{'rewrote' if write else 'would rewrite'} {_plural(len(changed), 'file')} "
-               f"({_plural(changes, 'change')}); {_plural(len(left), 'finding')} left")
+               f"({_plural(len(fixed), 'change')}{actions})"
+               f"; {_plural(len(left), 'finding')} left"
+               f"{_breakdown('undecided' if f.undecided else f.rule for f in left)}")
     click.echo(summary + (f"; {_plural(len(run.errors), 'error')}" if run.errors else ""), err=True)
     if run.errors:
         sys.exit(2)

@@ -102,7 +102,7 @@ def test_recursive_alias_is_untouched_and_other_files_are_still_rewritten(in_tmp
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "bad.yaml", "bad2.yaml", "good.yaml")
     assert result.exit_code == 2
     assert result.stderr == ("rewrote good.yaml (1 change)\n" + RECURSIVE_ERRORS
-                             + "rewrote 1 file (1 change); 0 findings left; 2 errors\n")
+                             + "rewrote 1 file (1 change: 1 all-clusters); 0 findings left; 2 errors\n")
     assert Path("good.yaml").read_text(encoding="utf-8") == GOOD_ALL
     assert Path("bad.yaml").read_text(encoding="utf-8") == RECURSIVE_SPEC
     assert Path("bad2.yaml").read_text(encoding="utf-8") == RECURSIVE_SELECTOR
@@ -219,7 +219,8 @@ def test_same_file_named_twice_is_written_once(in_tmp: Path, monkeypatch: pytest
     monkeypatch.setattr(codemod.sources, "write_atomically", counting)
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "apps", "apps/../apps")
     assert result.exit_code == 0
-    assert result.stderr == "rewrote apps/p.yaml (1 change)\nrewrote 1 file (1 change); 0 findings left\n"
+    assert result.stderr == ("rewrote apps/p.yaml (1 change)\n"
+                             "rewrote 1 file (1 change: 1 all-clusters); 0 findings left\n")
     assert writes == [in_tmp / "apps" / "p.yaml"]
     assert Path("apps/p.yaml").read_text(encoding="utf-8") == GOOD_ALL
 
@@ -246,7 +247,7 @@ def test_write_check_writes_then_exits_one_and_a_second_run_exits_zero(in_tmp: P
     first = invoke("rewrite", "--write", "--check", "--decisions", "d.yaml", "good.yaml")
     assert first.exit_code == 1
     assert first.stdout == ""
-    assert first.stderr == "rewrote good.yaml (1 change)\nrewrote 1 file (1 change); 0 findings left\n"
+    assert first.stderr == "rewrote good.yaml (1 change)\nrewrote 1 file (1 change: 1 all-clusters); 0 findings left\n"
     assert Path("good.yaml").read_text(encoding="utf-8") == GOOD_ALL
     second = invoke("rewrite", "--write", "--check", "--decisions", "d.yaml", "good.yaml")
     assert second.exit_code == 0
@@ -324,7 +325,8 @@ def test_comment_between_labels_is_kept(in_tmp: Path, before: str, after: str, d
         args = ["--decisions", "d.yaml"]
     result = invoke("rewrite", "--write", *args, "p.yaml")
     assert result.exit_code == 0
-    assert result.stderr == "rewrote p.yaml (1 change)\nrewrote 1 file (1 change); 0 findings left\n"
+    assert result.stderr == ("rewrote p.yaml (1 change)\nrewrote 1 file (1 change: 1 "
+                             f"{'all-clusters' if decisions else 'invalid-cluster-wildcard'}); 0 findings left\n")
     assert Path("p.yaml").read_text(encoding="utf-8") == after
     again = invoke("rewrite", "--write", *args, "p.yaml")
     assert (again.exit_code, again.stderr) == (0, "rewrote 0 files (0 changes); 0 findings left\n")
@@ -350,7 +352,7 @@ def test_edit_that_would_remove_a_comment_in_a_flow_mapping_is_refused(in_tmp: P
         "p.yaml:10: error: not rewritten: removing io.cilium.k8s.policy.cluster would take a comment or line "
         "break with it\n"
         f"p.yaml:10: {WILD_FINDING}\n"
-        "rewrote 0 files (0 changes); 1 finding left; 1 error\n")
+        "rewrote 0 files (0 changes); 1 finding left: 1 invalid-cluster-wildcard; 1 error\n")
     assert Path("p.yaml").read_text(encoding="utf-8") == WILD_FLOW_COMMENT
 
 
@@ -366,7 +368,7 @@ def test_wildcard_label_with_its_own_trailing_comment_is_refused(in_tmp: Path, t
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]
     assert first.startswith("p.yaml") and "error: not rewritten:" in first and "comment" in first
-    assert result.stderr.endswith("rewrote 0 files (0 changes); 1 finding left; 1 error\n")
+    assert result.stderr.endswith("rewrote 0 files (0 changes); 1 finding left: 1 invalid-cluster-wildcard; 1 error\n")
     assert Path("p.yaml").read_text(encoding="utf-8") == text
 
 
@@ -412,7 +414,8 @@ def test_wildcard_repair_forms(in_tmp: Path, selector: str, repaired: str) -> No
     assert invoke("scan", "p.yaml").exit_code == 1
     result = invoke("rewrite", "--write", "p.yaml")
     assert result.exit_code == 0
-    assert result.stderr == "rewrote p.yaml (1 change)\nrewrote 1 file (1 change); 0 findings left\n"
+    assert result.stderr == ("rewrote p.yaml (1 change)\n"
+                             "rewrote 1 file (1 change: 1 invalid-cluster-wildcard); 0 findings left\n")
     assert Path("p.yaml").read_text(encoding="utf-8") == CNP_PEER_HEAD + repaired
     again = invoke("rewrite", "--write", "p.yaml")
     assert (again.exit_code, again.stderr) == (0, "rewrote 0 files (0 changes); 0 findings left\n")
@@ -512,7 +515,7 @@ def test_requires_peers_are_reported_but_never_rewritten(in_tmp: Path) -> None:
     ]
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "r.yaml")
     assert result.exit_code == 1
-    assert result.stderr.endswith("rewrote 0 files (0 changes); 2 findings left\n")
+    assert result.stderr.endswith("rewrote 0 files (0 changes); 2 findings left: 2 requires-removed\n")
     assert Path("r.yaml").read_text(encoding="utf-8") == REQUIRES
 
 
@@ -527,7 +530,7 @@ def test_requires_peer_next_to_an_endpoints_peer_only_the_endpoints_peer_is_rewr
     write_files(in_tmp, {"r.yaml": before, "d.yaml": ALL})
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "r.yaml")
     assert result.exit_code == 1
-    assert result.stderr.endswith("rewrote 1 file (1 change); 1 finding left\n")
+    assert result.stderr.endswith("rewrote 1 file (1 change: 1 all-clusters); 1 finding left: 1 requires-removed\n")
     assert Path("r.yaml").read_text(encoding="utf-8") == before + EXISTS_BLOCK
 
 
@@ -543,7 +546,7 @@ def test_merge_key_elsewhere_in_the_rule_does_not_block_the_selector(in_tmp: Pat
     write_files(in_tmp, {"m.yaml": before, "d.yaml": ALL})
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "m.yaml")
     assert result.exit_code == 0
-    assert result.stderr == "rewrote m.yaml (1 change)\nrewrote 1 file (1 change); 0 findings left\n"
+    assert result.stderr == "rewrote m.yaml (1 change)\nrewrote 1 file (1 change: 1 all-clusters); 0 findings left\n"
     assert Path("m.yaml").read_text(encoding="utf-8") == before + EXISTS_BLOCK
 
 
@@ -620,7 +623,7 @@ def test_indentation_follows_each_block(in_tmp: Path) -> None:
     write_files(in_tmp, {"i.yaml": MIXED_OFFSETS, "d.yaml": ALL})
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "i.yaml")
     assert result.exit_code == 0
-    assert result.stderr == "rewrote i.yaml (2 changes)\nrewrote 1 file (2 changes); 0 findings left\n"
+    assert result.stderr == "rewrote i.yaml (2 changes)\nrewrote 1 file (2 changes: 2 all-clusters); 0 findings left\n"
     assert Path("i.yaml").read_text(encoding="utf-8") == MIXED_OFFSETS_AFTER
 
 
@@ -629,7 +632,7 @@ def test_indentation_follows_each_block(in_tmp: Path) -> None:
 LEFT_AFTER_FAILED_WRITE = (
     "good.yaml:8: implicit-cluster-selector b/g spec.ingress[0].fromEndpoints[0] fromEndpoints peer "
     "matches only the local cluster on Cilium 1.19 (names no cluster) [all-clusters]\n"
-    "rewrote 0 files (0 changes); 1 finding left; 1 error\n")
+    "rewrote 0 files (0 changes); 1 finding left: 1 implicit-cluster-selector; 1 error\n")
 
 
 def test_failed_write_is_an_error_and_nothing_counts_as_rewritten(
