@@ -19,7 +19,7 @@ from codemod import __version__
 
 if TYPE_CHECKING:
     from codemod.decisions import Decisions
-    from codemod.engine import Run
+    from codemod.engine import FileResult, Run
 
 COLOR = click.Choice(["auto", "always", "never"])
 
@@ -140,11 +140,14 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
               "(with --write: when anything was rewritten).")
 @click.option("--patch", "patch_path", type=click.Path(dir_okay=False, writable=True),
               help="Write the dry-run diff to this file instead of stdout (to attach to a pull request).")
-@click.option("--format", "fmt", type=click.Choice(["diff", "markdown"]), default="diff", show_default=True,
-              help="diff: the explained unified diff; markdown: a pull-request body with the diff folded in.")
+@click.option("--format", "fmt", type=click.Choice(["diff", "markdown", "sarif"]), default="diff",
+              show_default=True, help="diff: the explained unified diff; markdown: a pull-request body with the "
+              "diff folded in; sarif: SARIF 2.1.0 with fixes.")
+@click.option("--interactive", "-i", is_flag=True, help="Review each change on the terminal: y apply, n skip, "
+              "a apply the rest of the file, d record a local decision, q quit.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
-            fmt: str, color: str) -> None:
+            fmt: str, interactive: bool, color: str) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
@@ -153,12 +156,23 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
 
     if write and patch_path:
         raise click.UsageError("--patch writes the dry-run diff; it does not go with --write")
+    if interactive and (write or check or patch_path or fmt != "diff"):
+        raise click.UsageError("--interactive writes what you accept; it goes with no --write, --check, --patch "
+                               "or --format")
+    if interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        click.echo("error: --interactive needs a terminal (stdin and stdout)", err=True)
+        sys.exit(2)
     decisions = _load_decisions(decisions_path)
     rules = load_rules()
     if decisions is None:
         rules = [r for r in rules if not r.needs_decision]
     run = engine.run(paths, rules, decisions, fix=True, progress=_progress)
-    if write:
+    if interactive:
+        from codemod.interactive import review
+
+        review(run, rules, decisions, decisions_path, _use_color(color, sys.stdout), _write_result)
+        write = True  # from here on, as after --write: run.changed holds what was written
+    elif write:
         _write_changes(run)  # from here on, run.changed holds only what was really written
     elif patch_path:
         Path(patch_path).write_text(diff.render(run.changed, color=False), encoding="utf-8", newline="")
@@ -170,6 +184,10 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
         from codemod.render.markdown import report as markdown
 
         click.echo(markdown(run, run.changed, applied=write), nl=False)
+    elif fmt == "sarif":
+        from codemod.render.sarif import report as sarif
+
+        click.echo(sarif(run, decisions is not None), nl=False)
     elif not (write or patch_path or check):
         use_color = _use_color(color, sys.stdout)
         click.echo(diff.render(run.changed, use_color), nl=False, color=use_color)
@@ -193,20 +211,24 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
 
 def _write_changes(run: Run) -> None:
     """Write every changed file; one that fails (or changed on disk since it was read) becomes an error."""
+    for result in run.changed:
+        _write_result(result)
+
+
+def _write_result(result: FileResult) -> None:
     from codemod.sources import FileError, write_atomically
 
-    for result in run.changed:
-        assert result.source is not None
-        try:
-            if result.source.path.read_bytes() != result.source.raw:
-                raise OSError("changed on disk since it was read; not overwritten")
-            write_atomically(result.source.path, result.new_bytes)
-        except OSError as exc:
-            result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
-            result.new_text = None
-            continue
-        count = sum(1 for f in result.findings if f.fix)
-        click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)
+    assert result.source is not None
+    try:
+        if result.source.path.read_bytes() != result.source.raw:
+            raise OSError("changed on disk since it was read; not overwritten")
+        write_atomically(result.source.path, result.new_bytes)
+    except OSError as exc:
+        result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
+        result.new_text = None
+        return
+    count = sum(1 for f in result.findings if f.fix)
+    click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)
 
 
 @main.group()

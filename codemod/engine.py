@@ -200,14 +200,23 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
                 for op in group:
                     edits += planner.plan(op)
     new_text = apply_edits(source.text, edits)
-    _check_stable(verify(source.text, new_text, docs, ops), rules, context)
+    _check_stable(verify(source.text, new_text, docs, ops), rules, context, findings)
     return new_text
 
 
-def _check_stable(new_docs: list[Document], rules: list[Rule], context: Context) -> None:
-    """A second pass over the rewritten documents must find nothing left to change."""
+def rewrite_some(result: FileResult, chosen: list[Finding], rules: list[Rule], decisions: Decisions | None) -> str:
+    """The file's text with only the chosen findings fixed (interactive review), verified like any rewrite."""
+    assert result.source is not None
+    source = result.source
+    context = Context(source.path, source.display, decisions, source.text)
+    return rewrite_text(source, parse_stream(source.text), chosen, rules, context) or source.text
+
+
+def _check_stable(new_docs: list[Document], rules: list[Rule], context: Context, applied: list[Finding]) -> None:
+    """A second pass over the rewritten documents must find nothing left to change where changes were made."""
+    done = {(f.rule, f.document, f.path) for f in applied if f.fix}
     again = _check_documents(new_docs, rules, context, None) or []
-    leftover = [f for f in again if f.fix]
+    leftover = [f for f in again if f.fix and (f.rule, f.document, f.path) in done]
     if leftover:
         f = leftover[0]
         raise Unsafe(f"a second pass would change {f.path} again (not idempotent)", f.line)

@@ -159,3 +159,32 @@ def _append_entries(text: str, root: Mapping, entries: object, new: list[list[Fi
             ":" + newline + newline.join(lines)
     tail = "" if text.endswith("\n") or not text else newline
     return len(text), len(text), tail + "decisions:" + newline + newline.join(lines) + newline
+
+
+def record(path: Path, finding: Finding, action: str) -> None:
+    """Put a decision for one selector first in the decision file (first match wins), keeping the rest."""
+    from codemod.sources import write_atomically
+
+    text = path.read_text(encoding="utf-8")
+    root = deref(parse_stream(text)[0].root)
+    if not isinstance(root, Mapping):
+        raise ValueError(f"{path}: not a decision file")
+    entries = deref(root.get("decisions"))
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if isinstance(entries, Sequence) and not entries.flow and entries.items:
+        first = entries.items[0]
+        line_start = text.rfind("\n", 0, first.start) + 1
+        while line_start > 0:  # keep the first entry's own comment lines with it
+            previous = text.rfind("\n", 0, line_start - 1) + 1
+            if not text[previous:line_start].lstrip().startswith("#"):
+                break
+            line_start = previous
+        indent = text.rfind("-", text.rfind("\n", 0, first.start) + 1, first.start) - \
+            (text.rfind("\n", 0, first.start) + 1)
+        lines = entry_lines([finding], absolute(path.parent), action, False, indent)
+        new = text[:line_start] + newline.join(lines) + newline + text[line_start:]
+    else:
+        start, end, insert = _append_entries(text, root, entries, [[finding]], absolute(path.parent), action,
+                                             False, newline)
+        new = text[:start] + insert + text[end:]
+    write_atomically(path, new.encode("utf-8"))

@@ -170,3 +170,12 @@ def test_progress_bar_on_a_terminal_only_and_never_under_pre_commit(in_tmp: Path
     piped = subprocess.run([sys.executable, "-m", "codemod", "scan", "many"], cwd=in_tmp, capture_output=True,
                            text=True, env=env)
     assert "220/220" not in piped.stderr
+
+
+def test_rewrite_sarif_carries_fixes(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": POLICY, "d.yaml": "version: 1\ndefault: all-clusters\n"})
+    result = invoke("rewrite", "--format", "sarif", "--decisions", "d.yaml", "p.yaml")
+    assert result.exit_code == 0
+    results = json.loads(result.stdout)["runs"][0]["results"]
+    assert len(results) == 2 and all(r["fixes"] for r in results)
+    assert Path("p.yaml").read_text(encoding="utf-8") == POLICY  # a dry run
