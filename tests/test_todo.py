@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from codemod.decisions import load
-from tests.conftest import invoke, write_files
+from tests.conftest import EXAMPLES, invoke, write_files
 
 pytestmark = pytest.mark.usefixtures("in_tmp")
 
@@ -149,3 +152,31 @@ def test_update_fills_an_empty_decision_list(in_tmp: Path) -> None:
 def test_update_and_output_do_not_mix(in_tmp: Path) -> None:
     write_files(in_tmp, {"apps/web.yaml": POLICY, "d.yaml": "version: 1\n"})
     assert invoke("decisions", "init", ".", "--update", "d.yaml", "-o", "x.yaml").exit_code == 2
+
+
+def test_init_then_rewrite_reproduces_the_examples_migration(in_tmp: Path) -> None:
+    """Fill the generated TODO with the decisions the examples' hand-written file makes: same diff."""
+    shutil.copytree(EXAMPLES, "repo")
+    hand = "repo/cilium-codemod.decisions.yaml"
+    decided = {(f["file"], f["path"]): f for f in json.loads(
+        invoke("scan", "--format", "json", "--decisions", hand, "repo").stdout)["findings"]
+        if f["rule"] == "implicit-cluster-selector"}
+    todo = invoke("decisions", "init", "repo", "-o", "repo/todo.yaml")
+    assert todo.exit_code == 0
+    text = Path("repo/todo.yaml").read_text(encoding="utf-8")
+
+    def fill(entry: re.Match[str]) -> str:
+        finding = decided[("repo/" + entry["file"], entry["path"])]
+        action = finding["decision"]
+        clusters = f"\n    clusters: [{', '.join(finding['clusters'])}]" if action == "clusters" else ""
+        return entry[0].replace("action: undecided", f"action: {action}{clusters}")
+
+    filled = re.sub(r'file: "(?P<file>[^"]+)"\n(?:.*\n)*?      path: "(?P<path>[^"]+)"\n    action: undecided',
+                    fill, text)
+    assert filled.count("action: undecided") == 2  # the examples leave two selectors undecided on purpose
+    Path("repo/todo.yaml").write_text(filled, encoding="utf-8")
+    from_todo = invoke("rewrite", "--decisions", "repo/todo.yaml", "--color", "never", "repo")
+    from_hand = invoke("rewrite", "--decisions", hand, "--color", "never", "repo")
+    strip = re.compile(r"^#   .*\n", re.MULTILINE)  # the explanations quote each file's own reasons
+    assert strip.sub("", from_todo.stdout) == strip.sub("", from_hand.stdout)
+    assert from_todo.stdout.count("diff --git") == 4
