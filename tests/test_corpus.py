@@ -758,7 +758,8 @@ def test_summary(corpus_run: CorpusRun) -> None:
     reports = {p: compare_lines(run.before[p].decode("utf-8"), run.after[p].decode("utf-8")) for p in run.changed}
     lost = sum(sum((Counter(comments(run.before[p].decode("utf-8")))
                     - Counter(comments(run.after[p].decode("utf-8")))).values()) for p in run.changed)
-    refused = [f for f in run.scan_after["findings"] if f["rule"] == IMPLICIT]
+    refused = [f for f in run.scan_after["findings"] if f["rule"] == IMPLICIT and f["fixable"]]
+    by_design = [f for f in run.scan_after["findings"] if f["rule"] == IMPLICIT and not f["fixable"]]
     replaced = sum(len(r.extended) + len(r.expanded) + len(r.changed) for r in reports.values())
     lines = [
         "",
@@ -778,6 +779,8 @@ def test_summary(corpus_run: CorpusRun) -> None:
         f"comments lost:                   {lost}",
         f"implicit selectors refused:      {len(refused)}",
         *(f"  refused: {run.rel(f['file'])}:{f['line']} {f['path']}" for f in refused),
+        f"left as reported (fromRequires/toRequires, removed in 1.19): {len(by_design)}",
+        *(f"  left: {run.rel(f['file'])}:{f['line']} {f['path']}" for f in by_design),
         f"skipped / errors:                {len(data['skipped'])} / {len(data['errors'])}",
         *(f"  {reason}: {name}" for name, reason in sorted(not_read.items())),
         *(f"  rewrite error: {line}" for line in run.rewrite.stderr.splitlines() if ": error: " in line),
