@@ -15,8 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("all-clusters", "clusters", "local", "undecided")
-
 
 class DecisionFileError(Exception):
     def __init__(self, file: str, line: int | None, message: str) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from codemod import __version__
 from codemod.engine import FileResult, Run
+from codemod.render.json import finding_data
 from codemod.rule import Finding, Rule, load_rules
 from codemod.sources import FileError, Skipped
 
@@ -226,20 +227,9 @@ def _fingerprint(f: Finding) -> str:
 def result(f: Finding, rule_index: int, with_decision: bool, fingerprint: str,
            fix: dict[str, Any] | None) -> dict[str, Any]:
     policy = policy_name(f)
-    properties: dict[str, Any] = {
-        "document": f.document, "kind": f.kind, "namespace": f.namespace, "name": f.name, "path": f.path,
-    }
-    if f.direction is not None:
-        properties["direction"] = f.direction
-    if f.deny is not None:
-        properties["deny"] = f.deny
-    properties["severity"], properties["fixable"] = f.severity, f.fixable
-    if with_decision and f.decision is not None:
-        properties["decision"] = f.decision.action
-        if f.decision.clusters:
-            properties["clusters"] = list(f.decision.clusters)
-        if f.decision.reason:
-            properties["reason"] = f.decision.reason
+    # the same fields as --format json, less those SARIF already says in its own terms
+    properties = {k: v for k, v in finding_data(f, with_decision).items()
+                  if k not in ("rule", "file", "line", "message")}
     data: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": rule_index,
