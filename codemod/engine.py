@@ -199,6 +199,7 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
             else:
                 for op in group:
                     edits += planner.plan(op)
+        edits += planner.finish()
     new_text = apply_edits(source.text, edits)
     _check_stable(verify(source.text, new_text, docs, ops), rules, context, findings)
     return new_text

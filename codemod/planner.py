@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, last_leaf_end, walk
-from codemod.edits import Append, Delete, Insert, Op, ReplaceEntry, TextEdit, Unsafe, build_missing
+from codemod.edits import Append, Delete, Insert, Op, Replace, ReplaceEntry, TextEdit, Unsafe, build_missing
 from codemod.style import (
     RawMapping,
     RawText,
@@ -99,8 +99,20 @@ def _raw_apply(root: object, path: Path, op: Op, style: Style) -> None:
             raise Unsafe("cannot append to this aliased value", None)
     elif isinstance(op, Insert) and isinstance(container, RawMapping):
         container.pairs.append((scalar_text(last, style), op.value))
+    elif isinstance(op, (Delete, Replace, ReplaceEntry)) and isinstance(container, RawMapping):
+        index = next((i for i, (k, _) in enumerate(container.pairs) if _unquote(k) == last), None)
+        if index is None:
+            raise Unsafe(f"{last} is missing in the aliased value", None)
+        if isinstance(op, Delete):
+            del container.pairs[index]
+        elif isinstance(op, Replace):
+            container.pairs[index] = (container.pairs[index][0], op.value)
+        else:
+            container.pairs[index] = (scalar_text(op.key, style), op.value)
+    elif isinstance(op, Replace) and isinstance(container, list) and isinstance(last, int):
+        container[last] = op.value
     else:
-        raise Unsafe("only additions are made inside an expanded alias", None)
+        raise Unsafe("this change cannot be made inside an expanded alias", None)
 
 
 class Planner:
@@ -111,6 +123,7 @@ class Planner:
         self.doc = doc
         self.base_style = self.style = style
         self._uses: Counter[int] | None = None
+        self._expansions: dict[int, tuple[Alias, object]] = {}
 
     def locate(self, op: Op) -> tuple[Node | None, tuple[object, ...]]:
         """The node whose text the change edits, and what it does there relative to that node.
@@ -223,7 +236,9 @@ class Planner:
                 raise Unsafe(f"the alias *{alias.name} sits inside &{target.anchor}, which is used elsewhere",
                              alias.line + 1)
         assert alias.target is not None
-        copy = _raw_copy(alias.target, self.text)
+        if id(alias) not in self._expansions:  # several changes under one alias share one expanded copy
+            self._expansions[id(alias)] = (alias, _raw_copy(alias.target, self.text))
+        copy = self._expansions[id(alias)][1]
         if key is not None:  # the alias is the list itself
             if not isinstance(copy, list):
                 raise Unsafe(f"*{alias.name} is not a list", alias.line + 1)
@@ -231,7 +246,12 @@ class Planner:
             copy.append(op.item)
         else:
             _raw_apply(copy, tuple(sub), op, self.style)
-        return [TextEdit(alias.start, alias.end, flow_text(copy, self.style))]
+        return []  # written out by finish()
+
+    def finish(self) -> list[TextEdit]:
+        """The expanded aliases, each written once with every change made under it."""
+        return [TextEdit(alias.start, alias.end, flow_text(copy, self.style))
+                for alias, copy in self._expansions.values()]
 
     def _walk_nodes_to(self, alias: Alias) -> list[Node]:
         """The chain of nodes from the root down to the alias (as written)."""
@@ -265,14 +285,14 @@ class Planner:
             raise Unsafe("expected a mapping", container.line + 1 if container else None)
         style = self.style
         if container.flow:
-            return [self._flow_insert(container, key, value, "}")]
+            return self._flow_insert(container, key, value, "}")
         indent = container.pairs[0][0].column
         lines = block_entry(key, value, indent, style)
         return [self._insert_lines(self._last_leaf_end(container), indent, lines)]
 
     def _append(self, seq: Sequence, item: object) -> list[TextEdit]:
         if seq.flow:
-            return [self._flow_insert(seq, None, item, "]")]
+            return self._flow_insert(seq, None, item, "]")
         dash = dash_column(seq, self.text)
         if dash is None:
             raise Unsafe("cannot find the list's dash", seq.line + 1)
@@ -283,7 +303,7 @@ class Planner:
             lines = block_item(item, dash, self.style)
         return [self._insert_lines(self._last_leaf_end(seq), dash, lines)]
 
-    def _flow_insert(self, node: Mapping | Sequence, key: str | None, value: object, closer: str) -> TextEdit:
+    def _flow_insert(self, node: Mapping | Sequence, key: str | None, value: object, closer: str) -> list[TextEdit]:
         """Add an entry (`key: value`, or a list item when key is None) before the closing bracket.
 
         On one line it goes after the last entry (`, entry`); in a collection laid out one entry per line
@@ -295,10 +315,10 @@ class Planner:
         children = [v for _, v in node.pairs] if isinstance(node, Mapping) else node.items
         prefix = "" if key is None else f"{scalar_text(key, self.style)}: "
         if not children:
-            return TextEdit(close, close, prefix + flow_text(value, self.style))
+            return [TextEdit(close, close, prefix + flow_text(value, self.style))]
         end = children[-1].end
         if self.text.find("\n", end, close) == -1:
-            return TextEdit(end, end, ", " + prefix + flow_text(value, self.style))
+            return [TextEdit(end, end, ", " + prefix + flow_text(value, self.style))]
         column = firsts[0].column
         line_start = self.text.rfind("\n", 0, node.start) + 1
         opener_indent = len(self.text[line_start:node.start]) - len(self.text[line_start:node.start].lstrip(" "))
@@ -308,7 +328,15 @@ class Planner:
             rendered = json.dumps(value, indent=step, ensure_ascii=False).replace("\n", newline + " " * column)
         else:
             rendered = flow_text(value, self.style)
-        return TextEdit(end, end, "," + newline + " " * column + prefix + rendered)
+        # The comma goes right after the last entry; the new entry starts a line of its own after the rest of
+        # that line, so a trailing comment stays with the entry it was written for.
+        line_end = self.text.find("\n", end)
+        if self.text[line_end - 1] == "\r":
+            line_end -= 1
+        entry = newline + " " * column + prefix + rendered
+        if self.text[end:line_end].lstrip(" \t").startswith(","):  # a trailing comma already: keep that style
+            return [TextEdit(line_end, line_end, entry + ",")]
+        return [TextEdit(end, end, ","), TextEdit(line_end, line_end, entry)]
 
     def _replace_node(self, node: Scalar, value: object) -> list[TextEdit]:
         rendered = flow_text(value, self.style)
@@ -392,7 +420,12 @@ class Planner:
         line_start = self.text.rfind("\n", 0, key_node.start) + 1
         if self.text[line_start:key_node.start].strip() or len(container.pairs) == 1:
             raise Unsafe(f"cannot remove {key} without rewriting its line", key_node.line + 1)
-        end = self._line_after(self._last_leaf_end(value), indent=None)  # comments below stay
+        value_end = self._last_leaf_end(value)
+        end = self._line_after(value_end, indent=None)  # comments below stay
+        trailing = self.text[value_end:end].strip()
+        if trailing.startswith("#"):  # the entry's own comment stays, on a line of its own where it was
+            newline = "\r\n" if self.text[value_end:end].endswith("\r\n") else "\n"
+            return [TextEdit(line_start, end, " " * key_node.column + trailing + newline)]
         return [TextEdit(line_start, end, "")]
 
     # -- positions -----------------------------------------------------------------------------------

@@ -356,13 +356,24 @@ def test_edit_that_would_remove_a_comment_in_a_flow_mapping_is_refused(in_tmp: P
     assert Path("p.yaml").read_text(encoding="utf-8") == WILD_FLOW_COMMENT
 
 
-@pytest.mark.parametrize("text", [
-    CNP_PEER_HEAD + '        - matchLabels:\n            app: x\n            io.cilium.k8s.policy.cluster: "*"'
-    "  # everywhere\n",
-    CNP_PEER_HEAD + "        - matchLabels: {\n"
-    '            io.cilium.k8s.policy.cluster: "*",  # everywhere\n            app: y\n          }\n',
-], ids=["block", "flow"])
-def test_wildcard_label_with_its_own_trailing_comment_is_refused(in_tmp: Path, text: str) -> None:
+WILD_TRAILING_BLOCK = (CNP_PEER_HEAD + "        - matchLabels:\n            app: x\n"
+                       '            io.cilium.k8s.policy.cluster: "*"  # everywhere\n')
+
+
+def test_wildcard_label_with_its_own_trailing_comment_keeps_the_comment_on_its_own_line(in_tmp: Path) -> None:
+    write("p.yaml", WILD_TRAILING_BLOCK)
+    result = invoke("rewrite", "--write", "p.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert Path("p.yaml").read_text(encoding="utf-8") == WILD_TRAILING_BLOCK.replace(
+        '            io.cilium.k8s.policy.cluster: "*"  # everywhere\n',
+        "            # everywhere\n"
+        "          matchExpressions:\n            - key: io.cilium.k8s.policy.cluster\n"
+        "              operator: Exists\n")
+
+
+def test_wildcard_label_with_its_own_trailing_comment_in_flow_is_refused(in_tmp: Path) -> None:
+    text = (CNP_PEER_HEAD + "        - matchLabels: {\n"
+            '            io.cilium.k8s.policy.cluster: "*",  # everywhere\n            app: y\n          }\n')
     write("p.yaml", text)
     result = invoke("rewrite", "--write", "p.yaml")
     assert result.exit_code == 2

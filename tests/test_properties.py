@@ -568,8 +568,8 @@ def pinned(text: str, default: str = "all-clusters", entries: list[dict[str, Any
     return Case(text, decisions_text(default, entries), default, entries, comments, False)
 
 
-# Engine bugs the generator found (minimised by hand from Hypothesis's minimal examples). Each fails until the
-# engine is fixed; none is a documented limitation.
+# Engine bugs the generator found, minimised by hand from Hypothesis's minimal examples, and run as explicit
+# examples on every run (none is a documented limitation).
 #
 # 1. A NetworkPolicy podSelector label `io.cilium.k8s.policy.cluster: ""` (names no cluster, facts §1.2) with a
 #    trailing comment, beside other labels, decided all-clusters (or several clusters): the fix deletes the
@@ -621,6 +621,22 @@ spec:
         app: web  # the storefront
       }
 """, "local", [{"match": {}, "action": "clusters", "clusters": ["east"]}])
+# 4. The same layout with a trailing comma after the last entry (valid YAML, common in pretty-printed files):
+#    the comma must not be doubled (`{...},,` does not parse, so the file is refused). Found in an uncommitted
+#    fix of 3 (commit 085dceb itself handles it).
+BUG_MULTILINE_FLOW_TRAILING_COMMA = pinned("""\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: allow-web
+spec:
+  endpointSelector: {}
+  ingress:
+  - fromEndpoints:
+    - matchExpressions: [
+        {key: app, operator: Exists},
+      ]
+""")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -775,19 +791,22 @@ def _visit(node: Any, path: tuple[str | int, ...], uses: dict[int, list[tuple[st
             _visit(v, (*path, i), uses)
 
 
-def expected_refusal(old_docs: list[Any], peers: list[OraclePeer]) -> bool:
-    """The documented refusal: an anchored peer needs a change that not every use of its anchor asks for.
+def anchored_peers(old_docs: list[Any], peers: list[OraclePeer]) -> set[str]:
+    """What happens to anchored peers that need a change: "refused" (documented: the change is not asked for
+    at every use of the anchor) or "edited once" (every use asks for it, so the anchor itself is edited).
 
     PyYAML gives every use of an anchor the same object; the first use in document order is the anchor."""
     fixes = {(p.doc, p.keys): p.fix for p in peers}
+    found: set[str] = set()
     for index, doc in enumerate(old_docs):
         uses: dict[int, list[tuple[str | int, ...]]] = {}
         _visit(doc, (), uses)
         for paths in uses.values():
             first = fixes.get((index, paths[0]))
-            if len(paths) > 1 and first is not None and any(fixes.get((index, p)) != first for p in paths[1:]):
-                return True
-    return False
+            if len(paths) > 1 and first is not None:
+                same = all(fixes.get((index, p)) == first for p in paths[1:])
+                found.add("edited once" if same else "refused")
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -842,6 +861,7 @@ def _run(path: Path, decisions: Path) -> FileResult:
 @example(case=BUG_EMPTY_LABEL_COMMENT)
 @example(case=BUG_EMPTY_LABEL_ALIAS)
 @example(case=BUG_MULTILINE_FLOW_COMMENT)
+@example(case=BUG_MULTILINE_FLOW_TRAILING_COMMA)
 @given(case=cases())
 def test_rewrite_matches_the_oracle(case: Case, tmp_path: Path) -> None:
     note(repr(case))
@@ -869,7 +889,12 @@ def test_rewrite_matches_the_oracle(case: Case, tmp_path: Path) -> None:
     event(f"aliases: {min(len(_ALIAS.findall(case.text)), 2)}")
 
     # 1. no error, except the documented refusal of a change that would leak into another use of an anchor
-    if expected_refusal(old_docs, peers):
+    anchored = anchored_peers(old_docs, peers)
+    for outcome in anchored:
+        event(f"anchored peer {outcome}")
+    event(f"multi-line flow: {any(line.rstrip().endswith(('{', '[')) for line in case.text.splitlines())}")
+    event(f"CRLF: {case.crlf}")
+    if "refused" in anchored:
         assert result.errors and "elsewhere" in result.errors[0].message, result.errors
         assert result.new_text is None
         event("documented refusal")
