@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, last_leaf_end, walk
@@ -22,6 +23,7 @@ from codemod.style import (
     block_item,
     dash_column,
     flow_text,
+    item_padding,
     near_style,
     scalar_text,
 )
@@ -296,11 +298,12 @@ class Planner:
         dash = dash_column(seq, self.text)
         if dash is None:
             raise Unsafe("cannot find the list's dash", seq.line + 1)
+        style = replace(self.style, item_pad=item_padding(seq, dash))  # pad like this list's own items
         last = deref(seq.items[-1])
         if isinstance(last, (Mapping, Sequence)) and last.flow:
-            lines = [" " * dash + "- " + flow_text(item, self.style)]
+            lines = [" " * dash + "-" + " " * (style.item_pad - 1) + flow_text(item, style)]
         else:
-            lines = block_item(item, dash, self.style)
+            lines = block_item(item, dash, style)
         return [self._insert_lines(self._last_leaf_end(seq), dash, lines)]
 
     def _flow_insert(self, node: Mapping | Sequence, key: str | None, value: object, closer: str) -> list[TextEdit]:
@@ -377,8 +380,9 @@ class Planner:
         dash = dash_column(seq, self.text)
         if dash is None:
             raise Unsafe("cannot find the list's dash", seq.line + 1)
-        lines = block_item(value, dash, self.style)
-        lines[0] = lines[0][dash + 2:]
+        style = replace(self.style, item_pad=item_padding(seq, dash))
+        lines = block_item(value, dash, style)
+        lines[0] = lines[0][dash + style.item_pad:]
         newline = "\r\n" if "\r\n" in span else self.style.newline
         return [TextEdit(old.start, end, newline.join(lines))]
 

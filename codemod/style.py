@@ -32,6 +32,7 @@ class Style:
     json: bool = False
     seq_offset: int = 2  # columns from a key to the dash of its block list
     map_step: int = 2  # columns from a key to the keys of its block mapping
+    item_pad: int = 2  # columns from a dash to its item (`- a` is 2, `-   a` is 4)
 
 
 def detect_style(doc: Document, text: str, newline: str, json_mode: bool) -> Style:
@@ -43,6 +44,7 @@ def near_style(base: Style, mappings: Iterable[Node | None], text: str) -> Style
     """`base` with the dash offset and mapping step of the first of `mappings` that shows them."""
     seq_offset: int | None = None
     map_step: int | None = None
+    item_pad: int | None = None
     for node in mappings:
         mapping = deref(node)
         if not isinstance(mapping, Mapping) or mapping.flow:
@@ -52,13 +54,22 @@ def near_style(base: Style, mappings: Iterable[Node | None], text: str) -> Style
                 dash = dash_column(value, text)
                 if seq_offset is None and dash is not None:
                     seq_offset = max(0, dash - key.column)
+                    item_pad = item_padding(value, dash)
             elif isinstance(value, Mapping) and not value.flow and value.pairs \
                     and value.pairs[0][0].line > key.line and map_step is None:
                 map_step = max(1, value.pairs[0][0].column - key.column)
         if seq_offset is not None and map_step is not None:
             break
     return replace(base, seq_offset=base.seq_offset if seq_offset is None else seq_offset,
-                   map_step=base.map_step if map_step is None else map_step)
+                   map_step=base.map_step if map_step is None else map_step,
+                   item_pad=base.item_pad if item_pad is None else item_pad)
+
+
+def item_padding(seq: Sequence, dash: int) -> int:
+    """Columns from the list's dash to its first item's content; 2 unless the file pads (`-   a`)."""
+    first = seq.items[0]
+    pad = first.column - dash
+    return pad if 2 <= pad <= 8 and not first.anchor and not first.tag else 2
 
 
 def _block_mappings(root: Node | None) -> Iterator[Mapping]:
@@ -128,10 +139,11 @@ def block_entry(key: str, value: object, indent: int, style: Style) -> list[str]
 
 def block_item(item: object, dash: int, style: Style) -> list[str]:
     """A list item as block lines with its dash at column `dash`."""
+    bullet = " " * dash + "-" + " " * (style.item_pad - 1)
     if isinstance(item, dict) and item:
         lines: list[str] = []
         for k, v in item.items():
-            lines += block_entry(k, v, dash + 2, style)
-        lines[0] = " " * dash + "- " + lines[0][dash + 2:]
+            lines += block_entry(k, v, dash + style.item_pad, style)
+        lines[0] = bullet + lines[0][dash + style.item_pad:]
         return lines
-    return [" " * dash + "- " + flow_text(item, style)]
+    return [bullet + flow_text(item, style)]

@@ -603,8 +603,7 @@ spec:
                     app: y
 """
 
-# The egress item follows the dash offset (4) and mapping indentation (4) of its block; the padding after
-# the dash is the single space the generator always writes (the block itself uses `-   `).
+# The egress item follows the dash offset (4), mapping indentation (4) and dash padding (`-   `) of its block.
 MIXED_OFFSETS_AFTER = """\
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -625,8 +624,8 @@ spec:
             -   matchLabels:
                     app: y
                 matchExpressions:
-                    - key: io.cilium.k8s.policy.cluster
-                      operator: Exists
+                    -   key: io.cilium.k8s.policy.cluster
+                        operator: Exists
 """
 
 

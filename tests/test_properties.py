@@ -823,23 +823,33 @@ def _subsequence(small: str, big: str) -> bool:
     return all(ch in it for ch in small)
 
 
+def _extends(old: str, new: str) -> bool:
+    """`new` is `old` unchanged or extended in place: the block part of the line (up to its first flow
+    bracket or alias) kept exactly, the rest with characters inserted only, an alias `*name` replaced by its
+    expansion, and an empty NetworkPolicy cluster label allowed to go."""
+    if old == new:
+        return True
+    cut = min((i for i in (old.find(c) for c in "{[*") if i != -1), default=len(old))
+    if not new.startswith(old[:cut]):
+        return False
+    return _subsequence(_EMPTY_CLUSTER_LABEL.sub("", _ALIAS.sub("", old[cut:])), new[cut:])
+
+
 def check_lines(old: str, new: str, removable: Callable[[str], bool]) -> None:
-    """Every old line is in the new text in order: unchanged, or extended in place (characters inserted only,
-    an alias `*name` replaced by its expansion); only `removable` lines may go."""
+    """Every old line is in the new text, in order, kept or extended in place; only `removable` lines may go.
+
+    The old lines are embedded into the new ones greedily (each at the first fitting new line after the last
+    one used), which finds an embedding whenever one exists; difflib shows the difference when none does."""
     a, b = old.split("\n"), new.split("\n")
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag in ("equal", "insert"):
+    j = 0
+    for line in a:
+        if removable(line):
             continue
-        j = j1
-        for line in a[i1:i2]:
-            if removable(line):
-                continue
-            kept = _EMPTY_CLUSTER_LABEL.sub("", _ALIAS.sub("", line))
-            while j < j2 and not _subsequence(kept, b[j]):
-                j += 1
-            assert j < j2, f"old line {line!r} is neither kept nor extended in place:\n" + "\n".join(
-                difflib.unified_diff(a, b, "old", "new", lineterm=""))
+        while j < len(b) and not _extends(line, b[j]):
             j += 1
+        assert j < len(b), f"old line {line!r} is neither kept nor extended in place:\n" + "\n".join(
+            difflib.unified_diff(a, b, "old", "new", lineterm=""))
+        j += 1
 
 
 # ---------------------------------------------------------------------------------------------------------
