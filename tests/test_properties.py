@@ -831,7 +831,12 @@ def _extends(old: str, new: str) -> bool:
         return True
     cut = min((i for i in (old.find(c) for c in "{[*") if i != -1), default=len(old))
     if not new.startswith(old[:cut]):
-        return False
+        # A line inside a multi-line flow collection has no bracket of its own: a comma may follow its entry,
+        # before its comment. Same indentation, same trailing comment, characters inserted only.
+        indent = len(old) - len(old.lstrip(" "))
+        comment = old[old.find(" #"):] if " #" in old else ""
+        return (new[:indent + 1] == old[:indent + 1] and new.endswith(comment)
+                and _subsequence(old.strip(), new.strip()))
     return _subsequence(_EMPTY_CLUSTER_LABEL.sub("", _ALIAS.sub("", old[cut:])), new[cut:])
 
 
