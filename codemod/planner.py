@@ -356,15 +356,35 @@ class Planner:
         rendered = flow_text(value, self.style)
         if isinstance(old, (Mapping, Sequence)) and not old.flow:
             colon = self.text.index(":", key_node.end)
-            end = self._last_leaf_end(old)
-            if "#" in self.text[colon:end]:
-                raise Unsafe(f"{key} holds comments that the change would remove", old.line + 1)
-            return [TextEdit(colon + 1, end, " " + rendered)]
+            end = self.text.find("\n", self._last_leaf_end(old))  # to the end of the line: its comment too
+            end = len(self.text) if end == -1 else end - (self.text[end - 1] == "\r")
+            return [TextEdit(colon + 1, end, " " + rendered + self._comments_in(colon + 1, end))]
         if old.start == old.end:  # an empty value: `key:` with nothing after the colon, or a lone `{key}`
             if ":" not in self.text[key_node.end:max(old.start, key_node.end + 1)]:
                 return [TextEdit(key_node.end, key_node.end, ": " + rendered)]
             return [TextEdit(old.start, old.end, " " + rendered)]
         return [TextEdit(old.start, old.end, rendered)]
+
+    def _comments_in(self, start: int, end: int) -> str:
+        """The comments inside text about to be replaced, re-emitted so none is lost: one on the first line
+        stays a trailing comment, the others keep their own lines and indentation."""
+        from codemod.documents import scalar_spans
+
+        in_scalar = scalar_spans([self.doc])
+        out = ""
+        line_start = start
+        while line_start < end:
+            line_end = self.text.find("\n", line_start, end)
+            line_end = end if line_end == -1 else line_end
+            line = self.text[line_start:line_end]
+            hash_at = next((i for i, c in enumerate(line) if c == "#" and (i == 0 or line[i - 1] in " \t")
+                            and not in_scalar(line_start + i)), None)
+            if hash_at is not None:
+                comment = line[hash_at:].rstrip("\r")
+                indent = len(line) - len(line.lstrip(" "))
+                out += "  " + comment if line_start == start else self.style.newline + " " * indent + comment
+            line_start = line_end + 1
+        return out
 
     def _replace_item(self, seq: Sequence, index: int, value: object) -> list[TextEdit]:
         """Replace one list item in place: flow items by flow text, a block mapping item by block lines."""
