@@ -161,7 +161,9 @@ class Planner:
         if isinstance(tail, Mapping) and missing_from == len(parents) and tail.merged_only(str(last)):
             raise Unsafe(f"{last} comes from a YAML merge key (<<); expand it by hand", tail.line + 1)
         if alias_at is not None and not every_use:
-            return self._expand_alias(op, alias_at)
+            alias = nodes[alias_at]
+            assert isinstance(alias, Alias)
+            return self._expand_alias_node(alias, list(op.path[alias_at:]), op, None)
         for node in nodes if not every_use else ():
             target = deref(node)
             if target is not None and target.shared:
@@ -224,12 +226,6 @@ class Planner:
             nodes.append(child)
             node = child
         return nodes, alias_at
-
-    def _expand_alias(self, op: Op, alias_at: int) -> list[TextEdit]:
-        nodes, _ = self._walk(list(op.path[:-1]))
-        alias = nodes[alias_at]
-        assert isinstance(alias, Alias)
-        return self._expand_alias_node(alias, list(op.path[alias_at:]), op, None)
 
     def _expand_alias_node(self, alias: Alias, sub: list[str | int], op: Op, key: str | None) -> list[TextEdit]:
         for node in self._walk_nodes_to(alias):
@@ -326,7 +322,7 @@ class Planner:
         line_start = self.text.rfind("\n", 0, node.start) + 1
         opener_indent = len(self.text[line_start:node.start]) - len(self.text[line_start:node.start].lstrip(" "))
         step = max(1, column - opener_indent)
-        newline = "\r\n" if self.text.find("\r\n", end, close) != -1 else "\n"
+        newline = self._newline_at(end)
         if self.style.json:
             rendered = json.dumps(value, indent=step, ensure_ascii=False).replace("\n", newline + " " * column)
         else:
@@ -403,8 +399,7 @@ class Planner:
         style = replace(self.style, item_pad=item_padding(seq, dash))
         lines = block_item(value, dash, style)
         lines[0] = lines[0][dash + style.item_pad:]
-        newline = "\r\n" if "\r\n" in span else self.style.newline
-        return [TextEdit(old.start, end, newline.join(lines))]
+        return [TextEdit(old.start, end, self._newline_at(old.start).join(lines))]
 
     def _replace_entry(self, container: Node | None, old: str, key: str, value: object) -> list[TextEdit]:
         if not isinstance(container, Mapping) or container.has_merge:
@@ -421,8 +416,7 @@ class Planner:
             raise Unsafe(f"{old} holds comments that the change would remove", key_node.line + 1)
         lines = block_entry(key, value, key_node.column, self.style)
         lines[0] = lines[0][key_node.column:]
-        newline = "\r\n" if "\r\n" in span else self.style.newline
-        return [TextEdit(key_node.start, end, newline.join(lines))]
+        return [TextEdit(key_node.start, end, self._newline_at(key_node.start).join(lines))]
 
     def _delete(self, container: Node | None, key: str) -> list[TextEdit]:
         if not isinstance(container, Mapping):
@@ -448,8 +442,7 @@ class Planner:
         end = self._line_after(value_end, indent=None)  # comments below stay
         trailing = self.text[value_end:end].strip()
         if trailing.startswith("#"):  # the entry's own comment stays, on a line of its own where it was
-            newline = "\r\n" if self.text[value_end:end].endswith("\r\n") else "\n"
-            return [TextEdit(line_start, end, " " * key_node.column + trailing + newline)]
+            return [TextEdit(line_start, end, " " * key_node.column + trailing + self._newline_at(value_end))]
         return [TextEdit(line_start, end, "")]
 
     # -- positions -----------------------------------------------------------------------------------
@@ -473,14 +466,17 @@ class Planner:
             offset = end + 1
         return offset
 
+    def _newline_at(self, pos: int) -> str:
+        """The line ending of the line holding `pos` (CRLF stays CRLF even in a mixed file); the file's own
+        when that line has none (the last line without a final newline)."""
+        end = self.text.find("\n", pos)
+        if end == -1:
+            return self.style.newline
+        return "\r\n" if end > 0 and self.text[end - 1] == "\r" else "\n"
+
     def _insert_lines(self, pos: int, indent: int, lines: list[str]) -> TextEdit:
         offset = self._line_after(pos, indent)
-        newline = self.style.newline
-        before = self.text[:offset]
-        if before.endswith("\r\n"):
-            newline = "\r\n"
-        elif before.endswith("\n"):
-            newline = "\n"
+        newline = self._newline_at(max(offset - 1, 0))
         if offset == len(self.text) and not self.text.endswith("\n"):
             return TextEdit(offset, offset, newline + newline.join(lines))
         return TextEdit(offset, offset, "".join(line + newline for line in lines))
