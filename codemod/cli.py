@@ -278,14 +278,14 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
     _report_problems(run)
     if update_path is not None:
         assert existing is not None
-        result = todo.update(Path(update_path), existing, run.findings, action, per_policy)
+        result = todo.update(Path(update_path), existing, run.findings, todo.constant(action), per_policy)
         if result.text != Path(update_path).read_text(encoding="utf-8"):
             write_atomically(Path(update_path), result.text.encode("utf-8"))
         click.echo(f"{update_path}: {_plural(result.added, 'new selector')} added, {result.kept} entries kept, "
                    f"{result.stale} stale", err=True)
     else:
         base = absolute(Path(output).parent if output else Path.cwd())
-        text = todo.init(run.findings, base, action, per_policy)
+        text = todo.init(run.findings, base, todo.constant(action), per_policy)
         if output:
             Path(output).write_text(text, encoding="utf-8")
             click.echo(f"wrote {output}", err=True)
@@ -357,3 +357,13 @@ def hook_fix(files: tuple[str, ...], decisions_path: str | None) -> None:
     for error in run.errors:
         click.echo(error_line(error))
     sys.exit(2 if run.errors else 1 if run.changed else 0)
+
+
+def _register() -> None:
+    from codemod.flows_cli import flows, propose
+
+    main.add_command(propose)
+    main.add_command(flows)
+
+
+_register()

@@ -83,11 +83,13 @@ class Run:
 
 
 Progress = Callable[[list[Path | Skipped | FileError]], Iterable[Path | Skipped | FileError]]
+Visit = Callable[[Policy, Context], None]
 
 
 def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool,
-        progress: Progress | None = None) -> Run:
-    """Every file under `paths`, in a stable order; `progress` may wrap the list to show how far it got."""
+        progress: Progress | None = None, visit: Visit | None = None) -> Run:
+    """Every file under `paths`, in a stable order; `progress` may wrap the list to show how far it got;
+    `visit` sees every policy checked (for commands that need more than findings, such as `propose`)."""
     result = Run()
     found_all = list(discover(list(paths)))
     for found in progress(found_all) if progress is not None else found_all:
@@ -97,14 +99,15 @@ def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fi
         if isinstance(found, FileError):
             result.files.append(FileResult(found.file, errors=[found]))
             continue
-        result.files.append(check_file(found, rules, decisions, fix))
+        result.files.append(check_file(found, rules, decisions, fix, visit))
     return result
 
 
-def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool) -> FileResult:
+def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
+               visit: Visit | None = None) -> FileResult:
     """One file, whatever it holds: a failure here becomes that file's error, never the run's end."""
     try:
-        return _check_file(path, rules, decisions, fix)
+        return _check_file(path, rules, decisions, fix, visit)
     except RecursionError:
         return FileResult(display_path(path), errors=[FileError(display_path(path), None, "nested too deeply")])
     except Exception as exc:  # a plugin rule or an unforeseen input: report it, go on with the other files
@@ -112,7 +115,8 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
         return FileResult(display_path(path), errors=[FileError(display_path(path), None, message)])
 
 
-def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool) -> FileResult:
+def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
+                visit: Visit | None) -> FileResult:
     read = read_source(path)
     if read is None:
         return FileResult(str(path))
@@ -136,7 +140,7 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
             result.skipped.append(Skipped(source.display, reason))
             return result
     context = Context(source.path, source.display, decisions, source.text)
-    found = _check_documents(docs, rules, context, result)
+    found = _check_documents(docs, rules, context, result, visit)
     if found is None:
         return result
     result.findings = found
@@ -149,7 +153,7 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
 
 
 def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
-                     result: FileResult | None) -> list[Finding] | None:
+                     result: FileResult | None, visit: Visit | None = None) -> list[Finding] | None:
     findings: list[Finding] = []
     for doc in docs:
         doc_policies = list(policies(doc))
@@ -159,6 +163,8 @@ def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
                 result.errors.append(FileError(context.display, line, f"duplicate key {key!r}"))
             return None
         for policy in doc_policies:
+            if visit is not None:
+                visit(policy, context)
             policy_findings = [f for rule in rules for f in rule.check(policy, context)]
             findings += policy_findings
             if result is not None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemod.decisions import Decisions, Subject
+from codemod.decisions import Decision, Decisions, Subject
 from codemod.documents import Mapping, Scalar, Sequence, deref, last_leaf_end, parse_stream
 from codemod.rule import Finding
 from codemod.sources import absolute
@@ -27,6 +28,13 @@ HEADER = """\
 version: 1
 default: undecided
 """
+
+
+Choose = Callable[[Finding], Decision]  # the decision written into a new entry for a selector
+
+
+def constant(action: str) -> Choose:
+    return lambda _finding: Decision(action)
 
 
 @dataclass
@@ -54,7 +62,8 @@ def _relative(finding_file: str, base: Path) -> str | None:
         return None
 
 
-def entry_lines(group: list[Finding], base: Path, action: str, per_policy: bool, indent: int = 2) -> list[str]:
+def entry_lines(group: list[Finding], base: Path, decision: Decision, per_policy: bool,
+                indent: int = 2) -> list[str]:
     """One decision entry (comment lines first) for a selector, or for all selectors of one policy."""
     first = group[0]
     pad = " " * indent
@@ -76,7 +85,11 @@ def entry_lines(group: list[Finding], base: Path, action: str, per_policy: bool,
     lines.append(f"{pad}    name: {_quote(_glob_escape(first.name))}")
     if not per_policy:
         lines.append(f"{pad}    path: {_quote(first.path)}")
-    lines.append(f"{pad}  action: {action}")
+    lines.append(f"{pad}  action: {decision.action}")
+    if decision.action == "clusters":
+        lines.append(f"{pad}  clusters: [{', '.join(_quote(c) for c in decision.clusters)}]")
+    if decision.reason:
+        lines.append(f"{pad}  reason: {_quote(decision.reason)}")
     return lines
 
 
@@ -90,32 +103,32 @@ def _groups(findings: list[Finding], per_policy: bool) -> list[list[Finding]]:
     return list(by_policy.values())
 
 
-def init(findings: list[Finding], base: Path, action: str, per_policy: bool) -> str:
+def init(findings: list[Finding], base: Path, choose: Choose, per_policy: bool, header: str = HEADER) -> str:
     """A new decision file (`base`: the folder it will live in)."""
     groups = _groups(findings, per_policy)
     if not groups:
-        return HEADER + "decisions: []\n"
+        return header + "decisions: []\n"
     lines = ["decisions:"]
     for group in groups:
-        lines += entry_lines(group, base, action, per_policy)
-    return HEADER + "\n".join(lines) + "\n"
+        lines += entry_lines(group, base, choose(group[0]), per_policy)
+    return header + "\n".join(lines) + "\n"
 
 
-def _subject(f: Finding) -> Subject:
+def subject_of(f: Finding) -> Subject:
     return Subject(absolute(f.file), f.kind, f.namespace or "", f.name, f.path, f.direction or "", bool(f.deny))
 
 
-def update(path: Path, decisions: Decisions, findings: list[Finding], action: str, per_policy: bool) -> Update:
+def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Choose, per_policy: bool) -> Update:
     """The decision file's text with new selectors appended and stale entries flagged; nothing else moves."""
     text = path.read_text(encoding="utf-8")
     docs = parse_stream(text)
     root = deref(docs[0].root) if docs else None
     if not isinstance(root, Mapping):
         raise ValueError(f"{path}: not a decision file")
-    subjects = {_subject(f) for f in findings if f.rule == IMPLICIT and f.fixable}
+    subjects = {subject_of(f) for f in findings if f.rule == IMPLICIT and f.fixable}
     used = [any(decisions.matches(entry, s) for s in subjects) for entry in decisions.entries]
     covered = {s for s in subjects if any(decisions.matches(entry, s) for entry in decisions.entries)}
-    new = [g for g in _groups(findings, per_policy) if not any(_subject(f) in covered for f in g)]
+    new = [g for g in _groups(findings, per_policy) if not any(subject_of(f) in covered for f in g)]
     edits: list[tuple[int, int, str]] = []
     entries = deref(root.get("decisions"))
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -130,7 +143,7 @@ def update(path: Path, decisions: Decisions, findings: list[Finding], action: st
             previous = text.rfind("\n", 0, line_start - 1) + 1
             edits.append((previous, line_start, ""))
     if new:
-        edits.append(_append_entries(text, root, entries, new, absolute(path.parent), action, per_policy, newline))
+        edits.append(_append_entries(text, root, entries, new, absolute(path.parent), choose, per_policy, newline))
     out = text
     for start, end, insert in sorted(edits, reverse=True):
         out = out[:start] + insert + out[end:]
@@ -138,19 +151,19 @@ def update(path: Path, decisions: Decisions, findings: list[Finding], action: st
     return Update(out, sum(len(g) for g in new), stale, len(used) - stale)
 
 
-def _append_entries(text: str, root: Mapping, entries: object, new: list[list[Finding]], base: Path, action: str,
-                    per_policy: bool, newline: str) -> tuple[int, int, str]:
+def _append_entries(text: str, root: Mapping, entries: object, new: list[list[Finding]], base: Path,
+                    choose: Choose, per_policy: bool, newline: str) -> tuple[int, int, str]:
     if isinstance(entries, Sequence) and not entries.flow and entries.items:
         first = entries.items[0]
         line_start = text.rfind("\n", 0, first.start) + 1
         indent = text.rfind("-", line_start, first.start) - line_start
-        lines = [line for group in new for line in entry_lines(group, base, action, per_policy, indent)]
+        lines = [line for group in new for line in entry_lines(group, base, choose(group[0]), per_policy, indent)]
         end = last_leaf_end(entries, text)
         offset = text.find("\n", end)
         if offset == -1:
             return len(text), len(text), newline + newline.join(lines)
         return offset + 1, offset + 1, newline.join(lines) + newline
-    lines = [line for group in new for line in entry_lines(group, base, action, per_policy)]
+    lines = [line for group in new for line in entry_lines(group, base, choose(group[0]), per_policy)]
     key = root.key_node("decisions")
     if key is not None and isinstance(entries, (Sequence, Scalar)):  # `decisions: []` or an empty value
         value = root.get("decisions")
@@ -181,10 +194,10 @@ def record(path: Path, finding: Finding, action: str) -> None:
             line_start = previous
         indent = text.rfind("-", text.rfind("\n", 0, first.start) + 1, first.start) - \
             (text.rfind("\n", 0, first.start) + 1)
-        lines = entry_lines([finding], absolute(path.parent), action, False, indent)
+        lines = entry_lines([finding], absolute(path.parent), Decision(action), False, indent)
         new = text[:line_start] + newline.join(lines) + newline + text[line_start:]
     else:
-        start, end, insert = _append_entries(text, root, entries, [[finding]], absolute(path.parent), action,
-                                             False, newline)
+        start, end, insert = _append_entries(text, root, entries, [[finding]], absolute(path.parent),
+                                             constant(action), False, newline)
         new = text[:start] + insert + text[end:]
     write_atomically(path, new.encode("utf-8"))

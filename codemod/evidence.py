@@ -1,0 +1,243 @@
+"""Turning Hubble captures into evidence: which implicit selectors carried traffic from other clusters.
+
+A flow is evidence for a peer selector when it was allowed (FORWARDED or REDIRECTED), is not a reply, its
+peer is a pod of another cluster than the endpoint that enforces the policy, and the selector's rule selects
+it (subject, ports and peer, as Cilium 1.18 evaluated it). Policy verdicts name the policies that allowed
+the flow (`*_allowed_by`); only those are considered then. Other events (traces, L7) carry no reliable
+direction, so both ends are tried: the ingress rules at the destination and the egress rules at the source.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from codemod.flows import ALLOWED, Capture, Endpoint, Flow, PolicyRef, read
+from codemod.selection import Match, PeerModel, PolicyModel, matching
+
+SelectorKey = tuple[str, int, str]  # (file as shown, document index, path)
+MAX_PEERS = 50  # distinct peer workloads kept per selector
+
+
+@dataclass
+class Evidence:
+    """What the captures say about one implicit selector."""
+
+    flows: int = 0
+    remote: set[str] = field(default_factory=set)  # clusters the matched peers were in
+    enforcing: set[str] = field(default_factory=set)  # clusters of the endpoints that enforced the rule
+    peers: Counter[str] = field(default_factory=Counter)  # "namespace/workload@cluster" → flows
+    first: float | None = None
+    last: float | None = None
+
+    def add(self, flow: Flow, peer: Endpoint, enforcing_cluster: str) -> None:
+        self.flows += 1
+        assert peer.cluster is not None
+        self.remote.add(peer.cluster)
+        self.enforcing.add(enforcing_cluster)
+        name = f"{peer.namespace}/{peer.workload}@{peer.cluster}" if peer.namespace else \
+            f"{peer.workload}@{peer.cluster}"
+        if name in self.peers or len(self.peers) < MAX_PEERS:
+            self.peers[name] += 1
+        if flow.time is not None:
+            self.first = flow.time if self.first is None else min(self.first, flow.time)
+            self.last = flow.time if self.last is None else max(self.last, flow.time)
+
+
+@dataclass
+class Gathered:
+    captures: list[Capture] = field(default_factory=list)
+    evidence: dict[SelectorKey, Evidence] = field(default_factory=dict)
+    cross_cluster: int = 0  # allowed, non-reply flows whose peer is a pod of another cluster
+    explained: int = 0  # … that an implicit selector allowed
+    outside: int = 0  # … attributed to policies that are not in the scanned paths
+    replies: int = 0
+    unknown_cluster: int = 0  # allowed flows between pods where a cluster could not be told
+
+    @property
+    def flows(self) -> int:
+        return sum(c.flows for c in self.captures)
+
+
+def selector_key(peer: PeerModel, model: PolicyModel) -> SelectorKey:
+    return model.file, model.policy.document.index, peer.path
+
+
+@dataclass(frozen=True)
+class Side:
+    """One place a flow is enforced: the rules of `direction` at `enforcing`, with `peer` on the far end."""
+
+    direction: str
+    enforcing: Endpoint
+    peer: Endpoint
+    attributed: tuple[PolicyRef, ...]
+
+
+def sides(flow: Flow) -> list[Side]:
+    """Where this event shows policy at work: the side a policy verdict or drop names; for other events
+    (traces, L7) the end on the node that observed it, since a trace on the way out proves nothing about
+    the ingress rules at the far end; both ends when the event cannot say."""
+    ingress = Side("ingress", flow.destination, flow.source, flow.ingress_allowed_by)
+    egress = Side("egress", flow.source, flow.destination, flow.egress_allowed_by)
+    direction = flow.trusted_direction
+    if direction == "INGRESS":
+        return [ingress]
+    if direction == "EGRESS":
+        return [egress]
+    found = ([ingress] if flow.destination.local else []) + ([egress] if flow.source.local else [])
+    return found or [ingress, egress]
+
+
+def is_reply(flow: Flow) -> bool:
+    return flow.reply is True
+
+
+class Matcher:
+    """Matches flows to the policies in the scanned paths, remembering each answer: a capture repeats the
+    same few thousand (endpoint, peer, port) combinations millions of times."""
+
+    def __init__(self, models: list[PolicyModel], default_local: bool = False) -> None:
+        self.models = models
+        self.default_local = default_local
+        self.by_namespace: dict[str, list[PolicyModel]] = {}
+        self.clusterwide: list[PolicyModel] = []
+        for m in models:
+            if m.policy.namespace is None:
+                self.clusterwide.append(m)
+            else:
+                self.by_namespace.setdefault(m.policy.namespace, []).append(m)
+        self._memo: dict[tuple[object, ...], tuple[list[Match], bool]] = {}
+
+    def candidates(self, side: Side) -> tuple[list[PolicyModel], bool]:
+        """The policies that may apply at the enforcing endpoint; False when the event names only policies
+        that are not among them."""
+        found = [*self.by_namespace.get(side.enforcing.namespace, ()), *self.clusterwide]
+        if not side.attributed:
+            return found, True
+        named = {(r.namespace, r.name, r.kind) for r in side.attributed}
+        kept = [m for m in found if (m.policy.namespace or "", m.policy.name, m.policy.kind) in named
+                or (m.policy.namespace or "", m.policy.name, "") in named]
+        return kept, bool(kept)
+
+    def match(self, side: Side, flow: Flow, enforcing_cluster: str | None) -> tuple[list[Match], bool]:
+        key = (side, flow.protocol, flow.port, enforcing_cluster)
+        cached = self._memo.get(key)
+        if cached is None:
+            models, known = self.candidates(side)
+            peer_local = side.peer.cluster is not None and side.peer.cluster == enforcing_cluster
+            found = list(matching(models, side.direction, side.enforcing.labels, side.peer.labels, flow.protocol,
+                                  flow.port, enforcing_cluster, self.default_local, peer_local))
+            cached = (found, known)
+            if len(self._memo) < 1_000_000:
+                self._memo[key] = cached
+        return cached
+
+
+def gather(captures: Iterable[str], models: list[PolicyModel], local_cluster: str | None) -> Gathered:
+    """Read every capture once and collect the evidence for each implicit allow selector."""
+    out = Gathered()
+    matcher = Matcher(models)
+    for name in captures:
+        capture = Capture(name)
+        out.captures.append(capture)
+        for flow in read(name, capture):
+            if flow.verdict not in ALLOWED:
+                continue
+            if is_reply(flow):
+                out.replies += 1
+                continue
+            _weigh(flow, matcher, local_cluster, out)
+    return out
+
+
+def _weigh(flow: Flow, matcher: Matcher, local_cluster: str | None, out: Gathered) -> None:
+    counted = explained = outside = unknown = False
+    for side in sides(flow):
+        if side.peer.reserved or not side.peer.labels or side.enforcing.reserved:
+            continue
+        enforcing_cluster = side.enforcing.cluster or local_cluster
+        if side.peer.cluster is None or enforcing_cluster is None:
+            unknown = True
+            continue
+        if side.peer.cluster == enforcing_cluster:
+            continue
+        counted = True
+        found, known = matcher.match(side, flow, enforcing_cluster)
+        outside = outside or not known
+        for m in found:
+            if m.peer is not None and m.peer.implicit and not m.rule.deny:
+                explained = True
+                key = selector_key(m.peer, m.policy)
+                out.evidence.setdefault(key, Evidence()).add(flow, side.peer, enforcing_cluster)
+    out.cross_cluster += counted
+    out.explained += explained
+    out.outside += outside and not explained
+    out.unknown_cluster += unknown and not counted
+
+
+def stamp(when: float | None) -> str:
+    if when is None:
+        return "?"
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def duration(seconds: float) -> str:
+    """`1d2h`, `3h5m`, `40m`, `12s`: how people write `hubble observe --since`."""
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
+    return "".join(shown) or "0s"
+
+
+def parse_duration(text: str) -> float:
+    """`24h`, `90m`, `1h30m`, `2d`, `45s` (Go-style, as `hubble observe --since` takes them)."""
+    import re
+
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+(?:\.\d+)?)([dhms])", text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        raise ValueError(f"not a duration: {text!r} (expected e.g. 24h, 90m, 1h30m)")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def warnings(gathered: Gathered, since: float | None) -> list[str]:
+    """Why the evidence may be thin: each one line."""
+    out = [w for c in gathered.captures for w in capture_warnings(c, since)]
+    if gathered.unknown_cluster:
+        out.append(f"{gathered.unknown_cluster} flows between pods could not be placed in a cluster "
+                   "(no cluster_name, no cluster label, no node prefix): pass --local-cluster for the "
+                   "enforcing side")
+    if gathered.outside:
+        out.append(f"{gathered.outside} cross-cluster flows were allowed by policies that are not in the "
+                   "scanned paths")
+    return out
+
+
+def capture_warnings(c: Capture, since: float | None) -> list[str]:
+    """What one capture lacks: time it was asked to cover, lost events, attribution, cluster names."""
+    out: list[str] = []
+    if since is not None and c.flows and c.span < since * 0.9:
+        out.append(f"{c.name}: covers {duration(c.span)} of the {duration(since)} asked "
+                   f"({stamp(c.first)} .. {stamp(c.last)}); Hubble keeps only its ring buffer "
+                   "(4095 flows per node by default): traffic before that is missing")
+    late = [(node, last - first) for node, (first, last) in c.nodes.items()
+            if c.first is not None and c.span > 0 and first - c.first > c.span / 2]
+    if late and len(c.nodes) > 1:
+        node, span = min(late, key=lambda x: x[1])
+        out.append(f"{c.name}: {len(late)} of {len(c.nodes)} nodes start in the second half of the capture "
+                   f"(shortest: {node}, {duration(span)}): their ring buffers wrapped, earlier flows are missing")
+    if c.lost_event_lines:
+        out.append(f"{c.name}: {c.lost_event_lines} lost_events lines ({c.events_lost} events lost): "
+                   "flows are missing from the capture")
+    if c.flows and not c.policy_verdicts:
+        out.append(f"{c.name}: no policy-verdict events; selectors were matched by their labels on both "
+                   "ends of each flow (capture with `--type policy-verdict` for attribution)")
+    if c.without_cluster_name:
+        out.append(f"{c.name}: {c.without_cluster_name} flows have no cluster_name (agents older than "
+                   "1.16); the cluster was taken from the cluster label")
+    return out

@@ -1,0 +1,149 @@
+"""The commands that read Hubble captures: `propose` and `flows diff`.
+
+Exit status: 0 done (for `flows diff`: no regression); 1 `flows diff` found regressions; 2 a capture or a
+policy file could not be read, or held malformed lines (reported with their line numbers; the rest of the
+work is still done and written).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from codemod.flows import Capture
+
+
+def _since(value: str | None) -> float | None:
+    if value is None:
+        return None
+    from codemod.evidence import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
+def report_captures(captures: list[Capture]) -> bool:
+    """Print each capture's read errors and malformed lines to stderr; True when there was any."""
+    bad = False
+    for c in captures:
+        shown = "<stdin>" if c.name == "-" else c.name
+        if c.error is not None:
+            click.echo(f"error: {shown}: {c.error}", err=True)
+            bad = True
+        for line in c.bad:
+            click.echo(f"error: {shown}:{line.line}: {line.message} (line skipped)", err=True)
+        if c.bad_lines > len(c.bad):
+            click.echo(f"error: {shown}: {c.bad_lines - len(c.bad)} more malformed lines skipped", err=True)
+        bad = bad or c.bad_lines > 0
+    return bad
+
+
+@click.command()
+@click.option("--flows", "captures", multiple=True, required=True, metavar="CAPTURE",
+              help="A Hubble capture: `hubble observe -o jsonpb` (or -o json) lines or the exporter file, "
+              "gzip or plain; `-` reads stdin. Repeat for several.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--local-cluster", metavar="NAME",
+              help="The cluster that enforces the policies when the capture cannot tell (no cluster_name, "
+              "no cluster label, node names without a cluster prefix).")
+@click.option("--since", "since", metavar="DURATION",
+              help="The window the capture was asked for (as given to `hubble observe --since`, e.g. 24h): "
+              "warns when it holds less.")
+@click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
+              help="Bring this decision file up to date in place: its decisions win and are kept, proposals "
+              "are appended for selectors it does not cover yet.")
+def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | None, local_cluster: str | None,
+            since: str | None, update_path: str | None) -> None:
+    """Propose a decision file from Hubble captures taken before the upgrade."""
+    from codemod import propose as proposing
+    from codemod.cli import _load_decisions, _plural, _report_problems
+    from codemod.sources import write_atomically
+
+    if output and update_path:
+        raise click.UsageError("--update rewrites that file in place; it does not go with -o")
+    if sum(1 for c in captures if c == "-") > 1:
+        raise click.UsageError("stdin (-) can be read only once")
+    window = _since(since)
+    existing = _load_decisions(update_path)
+    proposal = proposing.propose(paths, captures, local_cluster, window, existing)
+    _report_problems(proposal.run)
+    bad = report_captures(proposal.gathered.captures)
+    text = proposing.render(proposal, Path(output) if output else None,
+                            Path(update_path) if update_path else None)
+    if update_path is not None:
+        if text != Path(update_path).read_text(encoding="utf-8"):
+            write_atomically(Path(update_path), text.encode("utf-8"))
+    elif output:
+        write_atomically(Path(output), text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False)
+    g = proposal.gathered
+    counts: dict[str, int] = {}
+    for f in proposal.findings:
+        label = proposal.outcome(f).action
+        counts[label] = counts.get(label, 0) + 1
+    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    click.echo(f"propose: {_plural(len(proposal.findings), 'selector')}{': ' + summary if summary else ''}"
+               f"{' (existing decisions kept)' if existing is not None else ''}", err=True)
+    click.echo(f"evidence: {_plural(len(g.captures), 'capture')}, {g.flows:,} flows, {g.cross_cluster:,} allowed "
+               f"cross-cluster, {g.explained:,} of them through implicit selectors", err=True)
+    for line in proposal.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if output or update_path:
+        click.echo(f"wrote {output or update_path}", err=True)
+    sys.exit(2 if proposal.run.errors or bad else 0)
+
+
+
+@click.group()
+def flows() -> None:
+    """Work with Hubble flow captures."""
+
+
+@flows.command("diff")
+@click.argument("before")
+@click.argument("after")
+@click.option("--policies", "paths", multiple=True, type=click.Path(), metavar="PATH",
+              help="Policy files or folders: trace cross-cluster regressions to the selectors responsible "
+              "and the decision that restores them. Repeat for several.")
+@click.option("--local-cluster", metavar="NAME", help="The enforcing cluster when the capture cannot tell.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+def flows_diff(before: str, after: str, paths: tuple[str, ...], local_cluster: str | None, fmt: str) -> None:
+    """Connections allowed in BEFORE and dropped (or AUDIT) in AFTER; exit 1 when there is any."""
+    from codemod.cli import _report_problems
+    from codemod.engine import run
+    from codemod.evidence import capture_warnings
+    from codemod.flowdiff import diff
+    from codemod.render import flowdiff as render
+    from codemod.selection import PolicyModel, model
+
+    if before == "-" and after == "-":
+        raise click.UsageError("stdin (-) can be read only once")
+    models: list[PolicyModel] = []
+    errors = False
+    if paths:
+        policies = run(paths, [], None, fix=False,
+                       visit=lambda policy, context: models.append(model(policy, context.display)))
+        _report_problems(policies)
+        errors = bool(policies.errors)
+    result = diff(before, after, models, local_cluster)
+    bad = report_captures([result.before, result.after])
+    warnings = [w for c in (result.before, result.after) for w in capture_warnings(c, None)
+                if "no policy-verdict" not in w]
+    if fmt == "json":
+        click.echo(render.as_json(result, warnings), nl=False)
+    elif fmt == "markdown":
+        click.echo(render.markdown(result, warnings), nl=False)
+    else:
+        click.echo(render.text(result), nl=False)
+        for line in warnings:
+            click.echo(f"warning: {line}", err=True)
+    sys.exit(2 if errors or bad else 1 if result.regressions else 0)

@@ -1,0 +1,115 @@
+"""Decisions from evidence: a decision file proposed from Hubble captures of the mesh before the upgrade.
+
+A selector that carried traffic from other clusters gets `clusters: [...]`, naming the clusters that
+enforce it and exactly the remote clusters seen, so both its local and its observed remote peers keep
+working; a selector with no cross-cluster evidence gets `local`; a deny peer gets `all-clusters` (flows are
+no evidence for what a deny rule must keep out). Each entry's `reason` cites its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codemod.cilium import Policy
+from codemod.decisions import Decision, Decisions
+from codemod.engine import Run, run
+from codemod.evidence import Evidence, Gathered, gather, stamp, warnings
+from codemod.rule import Context, Finding
+from codemod.selection import PolicyModel, model
+from codemod.todo import IMPLICIT, init, subject_of, update
+
+
+@dataclass
+class Proposal:
+    run: Run
+    gathered: Gathered
+    existing: Decisions | None = None
+    decisions: dict[tuple[str, int, str], Decision] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for f in self.run.findings if f.rule == IMPLICIT and f.fixable]
+
+    def decide(self, finding: Finding) -> Decision:
+        """The proposal for a selector."""
+        return self.decisions[(finding.file, finding.document, finding.path)]
+
+    def outcome(self, finding: Finding) -> Decision:
+        """What the written file decides: an existing entry that covers the selector wins."""
+        if self.existing is not None:
+            subject = subject_of(finding)
+            if any(self.existing.matches(entry, subject) for entry in self.existing.entries):
+                return self.existing.decide(subject)
+        return self.decide(finding)
+
+
+def propose(paths: Sequence[str], captures: Sequence[str], local_cluster: str | None, since: float | None,
+            existing: Decisions | None) -> Proposal:
+    from rules.implicit_cluster_selector import ImplicitClusterSelector
+
+    models: list[PolicyModel] = []
+
+    def visit(policy: Policy, context: Context) -> None:
+        models.append(model(policy, context.display))
+
+    found = run(paths, [ImplicitClusterSelector()], existing, fix=False, visit=visit)
+    gathered = gather(captures, models, local_cluster)
+    out = Proposal(found, gathered, existing, warnings=warnings(gathered, since))
+    span = _span(gathered)
+    for f in out.findings:
+        key = (f.file, f.document, f.path)
+        out.decisions[key] = decision_for(f, gathered.evidence.get(key), span)
+    return out
+
+
+def _span(gathered: Gathered) -> str:
+    firsts = [c.first for c in gathered.captures if c.first is not None]
+    lasts = [c.last for c in gathered.captures if c.last is not None]
+    window = f"{stamp(min(firsts))} .. {stamp(max(lasts))}" if firsts and lasts else "no timestamps"
+    return f"{gathered.flows:,} flows, {window}"
+
+
+def decision_for(finding: Finding, evidence: Evidence | None, span: str) -> Decision:
+    if finding.deny:
+        return Decision("all-clusters", reason="deny peer: all-clusters keeps it denying remote clusters "
+                        "(allowed flows are no evidence for a deny rule)")
+    if evidence is None:
+        return Decision("local", reason=f"evidence: no cross-cluster flow matched this selector ({span})")
+    clusters = tuple(sorted(evidence.enforcing | evidence.remote))
+    peers = ", ".join(name for name, _ in evidence.peers.most_common(5))
+    more = len(evidence.peers) - 5
+    if more > 0:
+        peers += f" and {more} more"
+    remote = ", ".join(sorted(evidence.remote))
+    enforcing = ", ".join(sorted(evidence.enforcing))
+    reason = (f"evidence: {evidence.flows:,} flow{'s' if evidence.flows != 1 else ''} from {remote} "
+              f"(enforced in {enforcing}): {peers}; first {stamp(evidence.first)}, last {stamp(evidence.last)}")
+    return Decision("clusters", clusters, reason)
+
+
+HEADER = """\
+# cilium-codemod decision file proposed from Hubble captures by `cilium-codemod propose`:
+#   {captures}
+#   {span}
+# Review before use: a selector the captures never exercised is proposed `local`.
+# action: all-clusters | clusters (with clusters: [east, west]) | local | undecided (still to decide).
+# The first entry whose match fits a selector wins; `file` is a glob relative to this file's folder.
+version: 1
+default: undecided
+"""
+
+
+def render(proposal: Proposal, output: Path | None, update_path: Path | None) -> str:
+    """The decision file's text: new, or `update_path` with its decisions kept and new selectors appended."""
+    from codemod.sources import absolute
+
+    if update_path is not None:
+        assert proposal.existing is not None
+        return update(update_path, proposal.existing, proposal.findings, proposal.decide, False).text
+    base = absolute(output.parent if output is not None else Path.cwd())
+    names = ", ".join(c.name for c in proposal.gathered.captures)
+    header = HEADER.format(captures=f"captures: {names}", span=_span(proposal.gathered))
+    return init(proposal.findings, base, proposal.decide, False, header)
