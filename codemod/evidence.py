@@ -19,6 +19,7 @@ from codemod.selection import Match, PeerModel, PolicyModel, matching
 
 SelectorKey = tuple[str, int, str]  # (file as shown, document index, path)
 MAX_PEERS = 50  # distinct peer workloads kept per selector
+RING_BUFFER_FULL = 4000  # flows from one node: about a full Hubble ring buffer (default capacity 4095)
 
 
 @dataclass
@@ -186,7 +187,7 @@ def stamp(when: float | None) -> str:
 def duration(seconds: float) -> str:
     """`1d2h`, `3h5m`, `40m`, `12s`: how people write `hubble observe --since`."""
     seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
+    days, rest = divmod(seconds, 86400) if seconds >= 3 * 86400 else (0, seconds)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
@@ -225,12 +226,13 @@ def capture_warnings(c: Capture, since: float | None) -> list[str]:
         out.append(f"{c.name}: covers {duration(c.span)} of the {duration(since)} asked "
                    f"({stamp(c.first)} .. {stamp(c.last)}); Hubble keeps only its ring buffer "
                    "(4095 flows per node by default): traffic before that is missing")
-    late = [(node, last - first) for node, (first, last) in c.nodes.items()
-            if c.first is not None and c.span > 0 and first - c.first > c.span / 2]
-    if late and len(c.nodes) > 1:
-        node, span = min(late, key=lambda x: x[1])
-        out.append(f"{c.name}: {len(late)} of {len(c.nodes)} nodes start in the second half of the capture "
-                   f"(shortest: {node}, {duration(span)}): their ring buffers wrapped, earlier flows are missing")
+    # A node whose ring buffer wrapped returns about its capacity (4095 flows by default), starting late.
+    late = [(node, first) for node, (first, _, flows) in c.nodes.items()
+            if flows >= RING_BUFFER_FULL and c.first is not None and first - c.first > c.span / 10]
+    if late:
+        node, first = max(late, key=lambda x: x[1])
+        out.append(f"{c.name}: {len(late)} of {len(c.nodes)} nodes returned a full ring buffer that starts after "
+                   f"the capture does (latest: {node} from {stamp(first)}): their earlier flows are missing")
     if c.lost_event_lines:
         out.append(f"{c.name}: {c.lost_event_lines} lost_events lines ({c.events_lost} events lost): "
                    "flows are missing from the capture")

@@ -105,7 +105,7 @@ class Capture:
     error: str | None = None  # the capture could not be read (to the end)
     first: float | None = None
     last: float | None = None
-    nodes: dict[str, list[float]] = field(default_factory=dict)  # node -> [first, last]
+    nodes: dict[str, list[float]] = field(default_factory=dict)  # node -> [first, last, flows]
 
     @property
     def span(self) -> float:
@@ -118,9 +118,9 @@ class Capture:
         self.last = when if self.last is None else max(self.last, when)
         span = self.nodes.get(node)
         if span is None:
-            self.nodes[node] = [when, when]
+            self.nodes[node] = [when, when, 1]
         else:
-            span[0], span[1] = min(span[0], when), max(span[1], when)
+            span[0], span[1], span[2] = min(span[0], when), max(span[1], when), span[2] + 1
 
     def malformed(self, line: int, message: str) -> None:
         self.bad_lines += 1

@@ -204,10 +204,16 @@ def template_reason(text: str, in_scalar: Callable[[int], bool] | None = None) -
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename; the mode is kept."""
+    """Write through a temporary file in the same folder, fsync, then rename; the mode is kept (a new file
+    gets the usual mode under the umask)."""
     import tempfile
 
-    mode = path.stat().st_mode & 0o7777
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
