@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from codemod.cilium import CCNP, CILIUM_SECTIONS, KNP, KNP_SECTIONS, Peer, Policy, peers, relies_on_default, rules_of
+from codemod.cilium import (
+    CCNP,
+    CILIUM_SECTIONS,
+    KNP,
+    KNP_SECTIONS,
+    REQUIRES_FIELDS,
+    Peer,
+    Policy,
+    peers,
+    relies_on_default,
+    rules_of,
+)
 from codemod.documents import Path as DocPath
 from codemod.documents import format_path, to_data
 
@@ -56,7 +67,11 @@ class Selector:
         return all(r.matches(index) for r in self.requirements)
 
     def names(self, key: str) -> bool:
-        return any(r.key == key for r in self.requirements)
+        """Whether a requirement is on `key` as Cilium reads it (`k8s:` or any source)."""
+        return any(r.key == key and r.source in ("k8s", _ANY) for r in self.requirements)
+
+    def without(self, key: str) -> Selector:
+        return Selector(tuple(r for r in self.requirements if r.key != key), self.nothing)
 
     def plus(self, *extra: Requirement) -> Selector:
         return Selector((*self.requirements, *extra), self.nothing)
@@ -190,14 +205,15 @@ class PeerModel:
     nodes: bool = False  # fromNodes / toNodes: selects nodes, never pods
 
     def matches(self, labels: tuple[str, ...], enforcing_cluster: str | None, default_local: bool) -> bool:
+        """As Cilium 1.18 evaluates it, or (`default_local`) as 1.19 does: an implicit peer gets the local
+        cluster added (written over a NetworkPolicy's empty cluster value)."""
         if self.nodes and not _is_node(labels):
             return False
-        if not self.selector.matches(labels):
+        if not (default_local and self.implicit):
+            return self.selector.matches(labels)
+        if not self.selector.without(CLUSTER_KEY).matches(labels):
             return False
-        if default_local and self.implicit:
-            index = label_index(labels)
-            return (enforcing_cluster or "") in [v for _, v in index.get(CLUSTER_KEY, ())]
-        return True
+        return (enforcing_cluster or "") in [v for _, v in label_index(labels).get(CLUSTER_KEY, ())]
 
 
 @dataclass
@@ -255,8 +271,8 @@ def _subject(policy: Policy, rule: dict[str, Any], namespace: str) -> Selector |
     else:
         return None
     subject = selector(data if data is not None else {})
-    if policy.kind != CCNP:  # a namespaced policy applies to its own namespace only
-        subject = subject.plus(Requirement("k8s", NAMESPACE_KEY, "In", frozenset({namespace})))
+    if policy.kind != CCNP:  # a namespaced policy applies to its own namespace only, whatever it says
+        subject = subject.without(NAMESPACE_KEY).plus(Requirement("k8s", NAMESPACE_KEY, "In", frozenset({namespace})))
     return subject
 
 
@@ -265,6 +281,8 @@ def _cilium_rule(policy: Policy, section: str, entry: dict[str, Any], subject: S
     direction, deny, fields = CILIUM_SECTIONS[section]
     models: list[PeerModel] = []
     for field_name in fields:
+        if field_name in REQUIRES_FIELDS:
+            continue  # they only narrow what other peers allow (and are gone in 1.19)
         items = entry.get(field_name)
         for i, item in enumerate(items if isinstance(items, list) else []):
             path = format_path((*base, field_name, i))
@@ -277,8 +295,17 @@ def _cilium_rule(policy: Policy, section: str, entry: dict[str, Any], subject: S
                 sel = _default_namespace(sel, None if policy.kind == CCNP else namespace)
             models.append(PeerModel(path, field_name, sel, relies_on_default(peer), peer, nodes))
     entities = entry.get("fromEntities" if direction == "ingress" else "toEntities")
-    return RuleModel(direction, deny, subject, cilium_ports(entry), models,
-                     frozenset(str(e) for e in entities) if isinstance(entities, list) else frozenset())
+    named = frozenset(str(e) for e in entities) if isinstance(entities, list) else frozenset()
+    if not any(key in entry for key in _INGRESS_PEERS if direction == "ingress") and \
+            not any(key in entry for key in _EGRESS_PEERS if direction == "egress"):
+        named = frozenset({"all"})  # an L4-only (or empty) rule selects every peer
+    return RuleModel(direction, deny, subject, cilium_ports(entry), models, named)
+
+
+_INGRESS_PEERS = ("fromEndpoints", "fromNodes", "fromRequires", "fromEntities", "fromCIDR", "fromCIDRSet",
+                  "fromGroups")
+_EGRESS_PEERS = ("toEndpoints", "toNodes", "toRequires", "toEntities", "toCIDR", "toCIDRSet", "toFQDNs",
+                 "toServices", "toGroups")
 
 
 def _k8s_only(sel: Selector) -> Selector:
@@ -312,8 +339,8 @@ def _knp_rule(section: str, entry: dict[str, Any], subject: Selector | None, nam
         if item.get("namespaceSelector") is not None:
             namespaces = _k8s_only(selector(item["namespaceSelector"], NAMESPACE_LABELS))
             sel = sel.plus(*(namespaces.requirements or (Requirement("k8s", NAMESPACE_KEY, "Exists"),)))
-        else:
-            sel = sel.plus(Requirement("k8s", NAMESPACE_KEY, "In", frozenset({namespace})))
+        else:  # Cilium sets the pod's namespace to the policy's, over anything the podSelector says
+            sel = sel.without(NAMESPACE_KEY).plus(Requirement("k8s", NAMESPACE_KEY, "In", frozenset({namespace})))
         models.append(PeerModel(path, field_name, sel, relies_on_default(peer), peer))
     if items is None or items == []:  # no `from`/`to`: every peer, in every cluster
         return RuleModel(direction, False, subject, knp_ports(entry), models, frozenset({"all"}))
@@ -354,16 +381,19 @@ def matching(models: Iterable[PolicyModel], direction: str, enforcing: tuple[str
                 yield Match(policy, rule, None)
 
 
-_RESERVED_ENTITIES = {"host": "host", "remote-node": "remote-node", "kube-apiserver": "kube-apiserver",
-                      "health": "health", "init": "init", "ingress": "ingress", "unmanaged": "unmanaged",
-                      "world": "world", "world-ipv4": "world", "world-ipv6": "world"}
+# The reserved identities each entity selects (Cilium's pkg/policy/api/entity.go).
+_WORLD = frozenset({"world", "world-ipv4", "world-ipv6"})
+_CLUSTER = frozenset({"host", "remote-node", "init", "ingress", "health", "unmanaged", "kube-apiserver"})
+_ENTITIES = {"world": _WORLD, "world-ipv4": frozenset({"world", "world-ipv4"}),
+             "world-ipv6": frozenset({"world", "world-ipv6"}), "cluster": _CLUSTER,
+             **{name: frozenset({name}) for name in _CLUSTER}}
 
 
 def _entity_matches(entities: frozenset[str], labels: tuple[str, ...], peer_local: bool) -> bool:
     if "all" in entities:
         return True
+    if "cluster" in entities and peer_local:
+        return True  # the pods of the local cluster (a remote cluster's pods are never `cluster`)
     index = label_index(labels)
     reserved = {key for key, values in index.items() if any(source == "reserved" for source, _ in values)}
-    if "cluster" in entities and peer_local:
-        return True  # every endpoint of the local cluster (remote clusters are never `cluster`)
-    return any(_RESERVED_ENTITIES.get(e) in reserved for e in entities)
+    return any(reserved & _ENTITIES.get(e, frozenset()) for e in entities)
