@@ -71,8 +71,8 @@ def _breakdown(labels: Iterable[str]) -> str:
     return ": " + ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) if counts else ""
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _plural(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

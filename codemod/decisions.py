@@ -127,6 +127,13 @@ def load(path: Path) -> Decisions:
         text = raw_bytes.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DecisionFileError(shown, None, f"cannot read decision file: {exc}") from None
+    return loads(path, text)
+
+
+def loads(path: Path, text: str) -> Decisions:
+    """A decision file's text, validated as if read from `path` (whose folder anchors the `file` globs)."""
+    shown = path.as_posix()
+    raw_bytes = text.encode("utf-8")
     cache = _cache_path(raw_bytes)
     data = _read_cache(cache)
     if data is None:

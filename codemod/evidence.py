@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from codemod.flows import ALLOWED, Capture, Endpoint, Flow, PolicyRef, read
-from codemod.selection import Match, PeerModel, PolicyModel, matching
+from codemod.cilium import CCNP
+from codemod.flows import ALLOWED, REFUSED, Capture, Endpoint, Flow, PolicyRef, read
+from codemod.selection import Match, PeerModel, PolicyModel, matching, model
 
 SelectorKey = tuple[str, int, str]  # (file as shown, document index, path)
 MAX_PEERS = 50  # distinct peer workloads kept per selector
@@ -55,7 +56,9 @@ class Gathered:
     explained: int = 0  # … that an implicit selector allowed
     outside: int = 0  # … attributed to policies that are not in the scanned paths
     replies: int = 0
+    undirected: int = 0  # allowed events whose direction cannot be told (no is_reply, no SYN): not evidence
     unknown_cluster: int = 0  # allowed flows between pods where a cluster could not be told
+    clusters: set[str] = field(default_factory=set)  # every cluster a flow's ends were placed in
 
     @property
     def flows(self) -> int:
@@ -77,9 +80,10 @@ class Side:
 
 
 def sides(flow: Flow) -> list[Side]:
-    """Where this event shows policy at work: the side a policy verdict or drop names; for other events
-    (traces, L7) the end on the node that observed it, since a trace on the way out proves nothing about
-    the ingress rules at the far end; both ends when the event cannot say."""
+    """Where this event shows policy at work. A policy verdict or a drop names its side. A trace proves the
+    rules it has passed: TO_ENDPOINT the ingress rules at the destination, any other TO_ point the egress
+    rules at the source (not the far end's ingress); a FROM_ point is seen before any rule. Events that
+    cannot say (L7, old agents) are tried on the end(s) local to the observing node, else both."""
     ingress = Side("ingress", flow.destination, flow.source, flow.ingress_allowed_by)
     egress = Side("egress", flow.source, flow.destination, flow.egress_allowed_by)
     direction = flow.trusted_direction
@@ -87,52 +91,94 @@ def sides(flow: Flow) -> list[Side]:
         return [ingress]
     if direction == "EGRESS":
         return [egress]
+    point = flow.observation
+    if point.startswith("FROM_"):
+        return []
+    if point == "TO_ENDPOINT":
+        return [ingress]
+    if point.startswith("TO_") and point != "TO_PROXY":
+        return [egress] if flow.source.local else []
     found = ([ingress] if flow.destination.local else []) + ([egress] if flow.source.local else [])
     return found or [ingress, egress]
 
 
-def is_reply(flow: Flow) -> bool:
-    return flow.reply is True
+def forward(flow: Flow) -> bool | None:
+    """Whether the event travels a connection's forward direction (policy applies there, not to replies):
+    Hubble's `is_reply` when it says; policy verdicts and drops are decided on the way in; a TCP SYN
+    without ACK opens a connection; otherwise it cannot be told (None)."""
+    if flow.reply is not None:
+        return not flow.reply
+    if flow.policy_verdict or flow.verdict in REFUSED:
+        return True
+    if flow.syn is not None and flow.syn:
+        return not flow.ack
+    return None
 
 
 class Matcher:
     """Matches flows to the policies in the scanned paths, remembering each answer: a capture repeats the
-    same few thousand (endpoint, peer, port) combinations millions of times."""
+    same few thousand (identity, peer identity, port) combinations millions of times.
+
+    A namespaced policy without `metadata.namespace` (kustomize or Argo CD sets it at deploy time) is
+    evaluated in the namespace of each flow's enforcing endpoint, and attribution matches it by kind and
+    name."""
+
+    MEMO = 200_000
 
     def __init__(self, models: list[PolicyModel], default_local: bool = False) -> None:
-        self.models = models
         self.default_local = default_local
         self.by_namespace: dict[str, list[PolicyModel]] = {}
         self.clusterwide: list[PolicyModel] = []
+        self.unplaced: list[PolicyModel] = []
         for m in models:
-            if m.policy.namespace is None:
+            if m.policy.kind == CCNP:
                 self.clusterwide.append(m)
+            elif m.policy.namespace is None:
+                self.unplaced.append(m)
             else:
                 self.by_namespace.setdefault(m.policy.namespace, []).append(m)
+        self._placed: dict[tuple[int, str], PolicyModel] = {}
         self._memo: dict[tuple[object, ...], tuple[list[Match], bool]] = {}
+
+    def _place(self, m: PolicyModel, namespace: str) -> PolicyModel:
+        key = (id(m), namespace)
+        placed = self._placed.get(key)
+        if placed is None:
+            placed = self._placed[key] = model(m.policy, m.file, namespace)
+        return placed
 
     def candidates(self, side: Side) -> tuple[list[PolicyModel], bool]:
         """The policies that may apply at the enforcing endpoint; False when the event names only policies
         that are not among them."""
-        found = [*self.by_namespace.get(side.enforcing.namespace, ()), *self.clusterwide]
+        namespace = side.enforcing.namespace
+        found = [*self.by_namespace.get(namespace, ()), *self.clusterwide,
+                 *(self._place(m, namespace) for m in self.unplaced if namespace)]
         if not side.attributed:
             return found, True
         named = {(r.namespace, r.name, r.kind) for r in side.attributed}
-        kept = [m for m in found if (m.policy.namespace or "", m.policy.name, m.policy.kind) in named
-                or (m.policy.namespace or "", m.policy.name, "") in named]
+        named |= {(r.namespace, r.name, "") for r in side.attributed}
+
+        def attributed(m: PolicyModel) -> bool:
+            p = m.policy
+            ns = p.namespace if p.namespace is not None or p.kind == CCNP else namespace
+            return (ns or "", p.name, p.kind) in named or (ns or "", p.name, "") in named
+
+        kept = [m for m in found if attributed(m)]
         return kept, bool(kept)
 
     def match(self, side: Side, flow: Flow, enforcing_cluster: str | None) -> tuple[list[Match], bool]:
-        key = (side, flow.protocol, flow.port, enforcing_cluster)
+        peer_local = side.peer.cluster is not None and side.peer.cluster == enforcing_cluster
+        key = (side.direction, side.enforcing.labels, side.enforcing.namespace, side.peer.labels, peer_local,
+               side.attributed, flow.protocol, flow.port, enforcing_cluster)
         cached = self._memo.get(key)
         if cached is None:
             models, known = self.candidates(side)
-            peer_local = side.peer.cluster is not None and side.peer.cluster == enforcing_cluster
             found = list(matching(models, side.direction, side.enforcing.labels, side.peer.labels, flow.protocol,
                                   flow.port, enforcing_cluster, self.default_local, peer_local))
             cached = (found, known)
-            if len(self._memo) < 1_000_000:
-                self._memo[key] = cached
+            if len(self._memo) >= self.MEMO:
+                self._memo.clear()
+            self._memo[key] = cached
         return cached
 
 
@@ -146,32 +192,43 @@ def gather(captures: Iterable[str], models: list[PolicyModel], local_cluster: st
         for flow in read(name, capture):
             if flow.verdict not in ALLOWED:
                 continue
-            if is_reply(flow):
-                out.replies += 1
+            direction = forward(flow)
+            if direction is not True:
+                out.replies += direction is False
+                out.undirected += direction is None
                 continue
             _weigh(flow, matcher, local_cluster, out)
     return out
 
 
+def _is_pod_or_node(e: Endpoint) -> bool:
+    """Pods, and remote nodes (which node peers select); other reserved identities belong to no cluster."""
+    return bool(e.labels) and (not e.reserved or "reserved:remote-node" in e.labels)
+
+
 def _weigh(flow: Flow, matcher: Matcher, local_cluster: str | None, out: Gathered) -> None:
     counted = explained = outside = unknown = False
     for side in sides(flow):
-        if side.peer.reserved or not side.peer.labels or side.enforcing.reserved:
+        if not _is_pod_or_node(side.peer) or side.enforcing.reserved:
             continue
         enforcing_cluster = side.enforcing.cluster or local_cluster
         if side.peer.cluster is None or enforcing_cluster is None:
             unknown = True
             continue
-        if side.peer.cluster == enforcing_cluster:
-            continue
-        counted = True
+        out.clusters.update((side.peer.cluster, enforcing_cluster))
+        remote = side.peer.cluster != enforcing_cluster
+        counted = counted or remote
         found, known = matcher.match(side, flow, enforcing_cluster)
-        outside = outside or not known
+        outside = outside or (remote and not known)
         for m in found:
-            if m.peer is not None and m.peer.implicit and not m.rule.deny:
+            if m.peer is None or not m.peer.implicit or m.rule.deny:
+                continue
+            evidence = out.evidence.setdefault(selector_key(m.peer, m.policy), Evidence())
+            if remote:
                 explained = True
-                key = selector_key(m.peer, m.policy)
-                out.evidence.setdefault(key, Evidence()).add(flow, side.peer, enforcing_cluster)
+                evidence.add(flow, side.peer, enforcing_cluster)
+            else:
+                evidence.enforcing.add(enforcing_cluster)  # its local peers there must keep working too
     out.cross_cluster += counted
     out.explained += explained
     out.outside += outside and not explained
@@ -209,6 +266,9 @@ def parse_duration(text: str) -> float:
 def warnings(gathered: Gathered, since: float | None) -> list[str]:
     """Why the evidence may be thin: each one line."""
     out = [w for c in gathered.captures for w in capture_warnings(c, since)]
+    if gathered.undirected:
+        out.append(f"{gathered.undirected:,} allowed flows could not be told from replies (no is_reply, no TCP "
+                   "SYN) and were not used")
     if gathered.unknown_cluster:
         out.append(f"{gathered.unknown_cluster} flows between pods could not be placed in a cluster "
                    "(no cluster_name, no cluster label, no node prefix): pass --local-cluster for the "
@@ -222,6 +282,10 @@ def warnings(gathered: Gathered, since: float | None) -> list[str]:
 def capture_warnings(c: Capture, since: float | None) -> list[str]:
     """What one capture lacks: time it was asked to cover, lost events, attribution, cluster names."""
     out: list[str] = []
+    if not c.flows and c.error is None:
+        out.append(f"{c.name}: holds no flows")
+    if c.cut_off:
+        out.append(f"{c.name}: the last line is incomplete (the capture was cut off) and was skipped")
     if since is not None and c.flows and c.span < since * 0.9:
         out.append(f"{c.name}: covers {duration(c.span)} of the {duration(since)} asked "
                    f"({stamp(c.first)} .. {stamp(c.last)}); Hubble keeps only its ring buffer "
@@ -241,5 +305,5 @@ def capture_warnings(c: Capture, since: float | None) -> list[str]:
                    "ends of each flow (capture with `--type policy-verdict` for attribution)")
     if c.without_cluster_name:
         out.append(f"{c.name}: {c.without_cluster_name} flows have no cluster_name (agents older than "
-                   "1.16); the cluster was taken from the cluster label")
+                   "1.16); the cluster was taken from the cluster label or the node name")
     return out

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from codemod.decisions import Decision
-from codemod.evidence import Matcher, is_reply, sides
+from codemod.evidence import Matcher, forward, sides
 from codemod.flows import ALLOWED, REFUSED, Capture, Endpoint, Flow, read
 from codemod.selection import PeerModel, PolicyModel
 
@@ -78,6 +78,7 @@ class Tally:
     directions: set[str] = field(default_factory=set)
     denied_by: set[str] = field(default_factory=set)
     sample: Flow | None = None  # one refused flow, for its labels
+    unexplained_drop: bool = False  # some drop had no explicit deny or auth behind it (see _default_deny)
     causes: list[Cause] = field(default_factory=list)
 
     @property
@@ -101,10 +102,10 @@ class FlowDiff:
 def diff(before: str, after: str, models: Sequence[PolicyModel] = (), local_cluster: str | None = None) -> FlowDiff:
     out = FlowDiff(Capture(before), Capture(after))
     for flow in read(before, out.before):
-        if flow.verdict in ALLOWED and not is_reply(flow):
+        if flow.verdict in ALLOWED and forward(flow):
             out.connections.setdefault(connection(flow), Tally()).before += 1
     for flow in read(after, out.after):
-        if is_reply(flow):
+        if not forward(flow):
             continue
         tally = out.connections.get(connection(flow))
         if tally is None:
@@ -120,12 +121,21 @@ def diff(before: str, after: str, models: Sequence[PolicyModel] = (), local_clus
                 tally.directions.add(flow.trusted_direction.lower())
             for ref in (*flow.ingress_denied_by, *flow.egress_denied_by):
                 tally.denied_by.add(f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name)
-            if tally.sample is None:
+            if tally.sample is None or (not tally.unexplained_drop and _default_deny(flow)):
                 tally.sample = flow
+            tally.unexplained_drop = tally.unexplained_drop or _default_deny(flow)
     if models:
         out.explained = True
         _explain(out, list(models), local_cluster)
     return out
+
+
+def _default_deny(flow: Flow) -> bool:
+    """Dropped because no rule allowed it (not an explicit deny, not mesh auth): what a peer that went
+    local-only causes."""
+    if flow.ingress_denied_by or flow.egress_denied_by:
+        return False
+    return flow.verdict == "AUDIT" or flow.drop_reason in ("POLICY_DENIED", "")
 
 
 def _explain(out: FlowDiff, models: list[PolicyModel], local_cluster: str | None) -> None:
@@ -134,7 +144,7 @@ def _explain(out: FlowDiff, models: list[PolicyModel], local_cluster: str | None
     found: list[tuple[Tally, PolicyModel, PeerModel, str]] = []
     for _, tally in out.regressions:
         flow = tally.sample
-        if flow is None:
+        if flow is None or not tally.unexplained_drop:
             continue
         for side in sides(flow):
             enforcing = side.enforcing.cluster or local_cluster

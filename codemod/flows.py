@@ -15,7 +15,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import IO, Any
 
 CLUSTER_LABEL = "k8s:io.cilium.k8s.policy.cluster="
@@ -65,6 +65,9 @@ class Flow:
     destination: Endpoint
     protocol: str  # TCP, UDP, SCTP, ICMPv4, ICMPv6, or "" when the flow has no L4
     port: int  # destination port (ICMP: the type)
+    observation: str = ""  # trace_observation_point of trace events: TO_ENDPOINT, FROM_ENDPOINT, TO_OVERLAY …
+    syn: bool | None = None  # TCP: SYN set; None when the flow has no TCP flags
+    ack: bool = False
     ingress_allowed_by: tuple[PolicyRef, ...] = ()
     egress_allowed_by: tuple[PolicyRef, ...] = ()
     ingress_denied_by: tuple[PolicyRef, ...] = ()
@@ -106,6 +109,8 @@ class Capture:
     first: float | None = None
     last: float | None = None
     nodes: dict[str, list[float]] = field(default_factory=dict)  # node -> [first, last, flows]
+    cut_off: bool = False  # the last line ends without a newline and does not parse: the capture was cut off
+    endpoints: dict[tuple[object, ...], Endpoint] = field(default_factory=dict, repr=False)
 
     @property
     def span(self) -> float:
@@ -135,9 +140,10 @@ def parse_time(text: object) -> float | None:
     value = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     value = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
     try:
-        return datetime.fromisoformat(value).timestamp()
+        when = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return (when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def node_cluster(node_name: str) -> str:
@@ -184,8 +190,11 @@ def _line(raw: bytes, number: int, capture: Capture) -> Flow | None:
         return None
     try:
         obj = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
-        capture.malformed(number, f"not JSON ({_short(exc)})")
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        if not raw.endswith(b"\n"):
+            capture.cut_off = True  # only the last line can lack its newline: `hubble observe` was stopped
+        else:
+            capture.malformed(number, f"not JSON ({_short(exc) or 'nested too deeply'})")
         return None
     if not isinstance(obj, dict):
         capture.malformed(number, "not a JSON object")
@@ -208,8 +217,8 @@ def _line(raw: bytes, number: int, capture: Capture) -> Flow | None:
         capture.malformed(number, "`flow` is not an object")
         return None
     try:
-        flow = _flow(data, node, number)
-    except (TypeError, ValueError, AttributeError) as exc:
+        flow = _flow(data, node, number, capture.endpoints)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         capture.malformed(number, f"unexpected flow shape ({_short(exc)})")
         return None
     capture.flows += 1
@@ -243,14 +252,17 @@ def _int(value: object, default: int = 0) -> int:
     return default
 
 
-def _flow(data: dict[str, Any], node_name: object, number: int) -> Flow:
+def _flow(data: dict[str, Any], node_name: object, number: int,
+          cache: dict[tuple[object, ...], Endpoint]) -> Flow:
     node = data.get("node_name") or node_name or ""
     if not isinstance(node, str):
         raise TypeError("node_name is not a string")
     on_node = node_cluster(node) if node else None
     event = data.get("event_type")
     event_type = _int(_dict(event).get("type"), -1) if event is not None else None
-    protocol, port = _l4(_dict(data.get("l4")))
+    l4 = _dict(data.get("l4"))
+    protocol, port = _l4(l4)
+    flags = _dict(_dict(l4.get("TCP")).get("flags"))
     reply = data.get("is_reply")
     if not isinstance(reply, bool):
         reply = True if data.get("reply") is True else None
@@ -263,10 +275,13 @@ def _flow(data: dict[str, Any], node_name: object, number: int) -> Flow:
         direction=_direction(data.get("traffic_direction")),
         reply=reply,
         node=node,
-        source=_endpoint(_dict(data.get("source")), on_node),
-        destination=_endpoint(_dict(data.get("destination")), on_node),
+        source=_endpoint(_dict(data.get("source")), on_node, cache),
+        destination=_endpoint(_dict(data.get("destination")), on_node, cache),
         protocol=protocol,
         port=port,
+        observation=str(data.get("trace_observation_point") or ""),
+        syn=bool(flags.get("SYN")) if flags else None,
+        ack=bool(flags.get("ACK")),
         ingress_allowed_by=_refs(data.get("ingress_allowed_by")),
         egress_allowed_by=_refs(data.get("egress_allowed_by")),
         ingress_denied_by=_refs(data.get("ingress_denied_by")),
@@ -288,21 +303,24 @@ def _l4(l4: dict[str, Any]) -> tuple[str, int]:
     return "", 0
 
 
-_ENDPOINTS: dict[tuple[object, ...], Endpoint] = {}  # a capture repeats a few thousand endpoints at most
+ENDPOINT_CACHE = 20_000  # distinct endpoints remembered per capture; a capture repeats far fewer
 
 
-def _endpoint(data: dict[str, Any], on_node: str | None) -> Endpoint:
-    labels = data.get("labels") or ()
+def _endpoint(data: dict[str, Any], on_node: str | None, cache: dict[tuple[object, ...], Endpoint]) -> Endpoint:
+    labels = data.get("labels") or []
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise TypeError("labels is not a list of strings")
     cluster_name = data.get("cluster_name") or None
     local = bool(data.get("ID"))  # an endpoint ID is set only for endpoints on the observing node
-    workloads = data.get("workloads") or ()
-    key = (tuple(labels), data.get("namespace"), data.get("pod_name"), cluster_name, local and on_node,
-           workloads[0].get("name") if workloads and isinstance(workloads[0], dict) else None)
-    cached = _ENDPOINTS.get(key)
+    workloads = data.get("workloads") or []
+    if not isinstance(workloads, list):
+        raise TypeError("workloads is not a list")
+    owner = workloads[0].get("name") if workloads and isinstance(workloads[0], dict) else None
+    key = (tuple(labels), data.get("namespace"), data.get("pod_name"), cluster_name, local and on_node, owner,
+           data.get("identity"))
+    cached = cache.get(key)
     if cached is not None:
         return cached
-    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
-        raise TypeError("labels is not a list of strings")
     reserved = any(x.startswith("reserved:") for x in labels)
     cluster: str | None = cluster_name if isinstance(cluster_name, str) else None
     if cluster is None:
@@ -313,17 +331,19 @@ def _endpoint(data: dict[str, Any], on_node: str | None) -> Endpoint:
     if not namespace:
         namespace = next((x[len(NAMESPACE_LABEL):] for x in labels if x.startswith(NAMESPACE_LABEL)), "")
     pod = str(data.get("pod_name") or "")
-    endpoint = Endpoint(tuple(labels), namespace, pod, _workload(key[-1], pod, labels, data), cluster,
+    endpoint = Endpoint(tuple(labels), namespace, pod, _workload(owner, pod, labels, data), cluster,
                         isinstance(cluster_name, str), reserved, local)
-    if len(_ENDPOINTS) < 100_000:
-        _ENDPOINTS[key] = endpoint
+    if len(cache) >= ENDPOINT_CACHE:
+        cache.clear()
+    cache[key] = endpoint
     return endpoint
 
 
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"  # the alphabet of Kubernetes' generated name suffixes (no vowels)
 _POD_SUFFIXES = (
-    re.compile(r"^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$"),  # Deployment: <name>-<replicaset hash>-<pod hash>
+    re.compile(rf"^(.+)-{_SAFE}{{5,10}}-{_SAFE}{{5}}$"),  # Deployment: <name>-<replicaset hash>-<pod hash>
     re.compile(r"^(.+)-\d+$"),  # StatefulSet
-    re.compile(r"^(.+)-[a-z0-9]{5}$"),  # DaemonSet, Job
+    re.compile(rf"^(.+)-{_SAFE}{{5}}$"),  # DaemonSet, Job
 )
 
 

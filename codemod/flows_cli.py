@@ -7,14 +7,35 @@ work is still done and written).
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec
 
 import click
 
+P = ParamSpec("P")
+
 if TYPE_CHECKING:
     from codemod.flows import Capture
+
+
+def guarded(command: Callable[P, None]) -> Callable[P, None]:
+    """An unforeseen failure is exit 2 with one line, never a traceback that CI would read as exit 1
+    ("regressions found")."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); please report this", err=True)
+            sys.exit(2)
+
+    return run
 
 
 def _since(value: str | None) -> float | None:
@@ -59,12 +80,17 @@ def report_captures(captures: list[Capture]) -> bool:
 @click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
               help="Bring this decision file up to date in place: its decisions win and are kept, proposals "
               "are appended for selectors it does not cover yet.")
+@guarded
 def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | None, local_cluster: str | None,
             since: str | None, update_path: str | None) -> None:
     """Propose a decision file from Hubble captures taken before the upgrade."""
+    from collections import Counter
+
     from codemod import propose as proposing
     from codemod.cli import _load_decisions, _plural, _report_problems
+    from codemod.decisions import DecisionFileError, loads
     from codemod.sources import write_atomically
+    from codemod.todo import subject_of
 
     if output and update_path:
         raise click.UsageError("--update rewrites that file in place; it does not go with -o")
@@ -75,31 +101,45 @@ def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | Non
     proposal = proposing.propose(paths, captures, local_cluster, window, existing)
     _report_problems(proposal.run)
     bad = report_captures(proposal.gathered.captures)
-    text = proposing.render(proposal, Path(output) if output else None,
-                            Path(update_path) if update_path else None)
+    g = proposal.gathered
+    unopened = [c.name for c in g.captures if c.error is not None and c.lines == 0]
+    if unopened or not g.flows:
+        why = f"cannot read {', '.join(unopened)}" if unopened else "the captures hold no flows"
+        click.echo(f"error: no decision file written: {why}", err=True)
+        sys.exit(2)
+    target = Path(update_path or output or "-")
+    text, updated = proposing.render(proposal, Path(output) if output else None,
+                                     Path(update_path) if update_path else None)
+    try:
+        final = loads(target if target.name != "-" else Path.cwd() / "proposal.yaml", text)
+    except DecisionFileError as exc:  # never write a decision file that would not load
+        click.echo(f"error: internal error, the proposal does not validate ({exc}); nothing written", err=True)
+        sys.exit(2)
+    counts = Counter(final.decide(subject_of(f)).action for f in proposal.findings)
+    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    click.echo(f"propose: {_plural(len(proposal.findings), 'selector')}{': ' + summary if summary else ''}",
+               err=True)
+    if updated is not None:
+        click.echo(f"{update_path}: {_plural(updated.filled, 'undecided entry', 'undecided entries')} filled, "
+                   f"{_plural(updated.added, 'new selector')} added, {updated.kept} entries kept, "
+                   f"{updated.stale} stale", err=True)
+        if updated.still_undecided:
+            click.echo(f"{update_path}: {_plural(updated.still_undecided, 'selector')} left undecided: the "
+                       "entry that covers them spans selectors with different proposals", err=True)
+    click.echo(f"evidence: {_plural(len(g.captures), 'capture')}, {_plural(g.flows, 'flow')}, {g.cross_cluster:,} "
+               f"allowed cross-cluster, {g.explained:,} of them through implicit selectors", err=True)
+    for line in proposal.warnings:
+        click.echo(f"warning: {line}", err=True)
     if update_path is not None:
         if text != Path(update_path).read_text(encoding="utf-8"):
             write_atomically(Path(update_path), text.encode("utf-8"))
+            click.echo(f"wrote {update_path}", err=True)
     elif output:
         write_atomically(Path(output), text.encode("utf-8"))
+        click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
-    g = proposal.gathered
-    counts: dict[str, int] = {}
-    for f in proposal.findings:
-        label = proposal.outcome(f).action
-        counts[label] = counts.get(label, 0) + 1
-    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
-    click.echo(f"propose: {_plural(len(proposal.findings), 'selector')}{': ' + summary if summary else ''}"
-               f"{' (existing decisions kept)' if existing is not None else ''}", err=True)
-    click.echo(f"evidence: {_plural(len(g.captures), 'capture')}, {g.flows:,} flows, {g.cross_cluster:,} allowed "
-               f"cross-cluster, {g.explained:,} of them through implicit selectors", err=True)
-    for line in proposal.warnings:
-        click.echo(f"warning: {line}", err=True)
-    if output or update_path:
-        click.echo(f"wrote {output or update_path}", err=True)
     sys.exit(2 if proposal.run.errors or bad else 0)
-
 
 
 @click.group()
@@ -116,6 +156,7 @@ def flows() -> None:
 @click.option("--local-cluster", metavar="NAME", help="The enforcing cluster when the capture cannot tell.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
+@guarded
 def flows_diff(before: str, after: str, paths: tuple[str, ...], local_cluster: str | None, fmt: str) -> None:
     """Connections allowed in BEFORE and dropped (or AUDIT) in AFTER; exit 1 when there is any."""
     from codemod.cli import _report_problems

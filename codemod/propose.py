@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.cilium import Policy
+from codemod.cilium import CCNP, Policy
 from codemod.decisions import Decision, Decisions
 from codemod.engine import Run, run
 from codemod.evidence import Evidence, Gathered, gather, stamp, warnings
 from codemod.rule import Context, Finding
 from codemod.selection import PolicyModel, model
-from codemod.todo import IMPLICIT, init, subject_of, update
+from codemod.todo import IMPLICIT, Update, init, update
 
 
 @dataclass
@@ -37,15 +37,6 @@ class Proposal:
         """The proposal for a selector."""
         return self.decisions[(finding.file, finding.document, finding.path)]
 
-    def outcome(self, finding: Finding) -> Decision:
-        """What the written file decides: an existing entry that covers the selector wins."""
-        if self.existing is not None:
-            subject = subject_of(finding)
-            if any(self.existing.matches(entry, subject) for entry in self.existing.entries):
-                return self.existing.decide(subject)
-        return self.decide(finding)
-
-
 def propose(paths: Sequence[str], captures: Sequence[str], local_cluster: str | None, since: float | None,
             existing: Decisions | None) -> Proposal:
     from rules.implicit_cluster_selector import ImplicitClusterSelector
@@ -58,6 +49,11 @@ def propose(paths: Sequence[str], captures: Sequence[str], local_cluster: str | 
     found = run(paths, [ImplicitClusterSelector()], existing, fix=False, visit=visit)
     gathered = gather(captures, models, local_cluster)
     out = Proposal(found, gathered, existing, warnings=warnings(gathered, since))
+    unplaced = sum(1 for m in models if m.policy.kind != CCNP and m.policy.namespace is None)
+    if unplaced:
+        out.warnings.append(f"{unplaced} namespaced polic{'y has' if unplaced == 1 else 'ies have'} no "
+                            "metadata.namespace (set at deploy time?): evaluated in the namespace of each flow's "
+                            "endpoint, and matched to Hubble's attribution by kind and name")
     span = _span(gathered)
     for f in out.findings:
         key = (f.file, f.document, f.path)
@@ -76,7 +72,7 @@ def decision_for(finding: Finding, evidence: Evidence | None, span: str) -> Deci
     if finding.deny:
         return Decision("all-clusters", reason="deny peer: all-clusters keeps it denying remote clusters "
                         "(allowed flows are no evidence for a deny rule)")
-    if evidence is None:
+    if evidence is None or not evidence.remote:
         return Decision("local", reason=f"evidence: no cross-cluster flow matched this selector ({span})")
     clusters = tuple(sorted(evidence.enforcing | evidence.remote))
     peers = ", ".join(name for name, _ in evidence.peers.most_common(5))
@@ -85,7 +81,7 @@ def decision_for(finding: Finding, evidence: Evidence | None, span: str) -> Deci
         peers += f" and {more} more"
     remote = ", ".join(sorted(evidence.remote))
     enforcing = ", ".join(sorted(evidence.enforcing))
-    reason = (f"evidence: {evidence.flows:,} flow{'s' if evidence.flows != 1 else ''} from {remote} "
+    reason = (f"evidence: {evidence.flows:,} flow{'s' if evidence.flows != 1 else ''} with peers in {remote} "
               f"(enforced in {enforcing}): {peers}; first {stamp(evidence.first)}, last {stamp(evidence.last)}")
     return Decision("clusters", clusters, reason)
 
@@ -94,7 +90,8 @@ HEADER = """\
 # cilium-codemod decision file proposed from Hubble captures by `cilium-codemod propose`:
 #   {captures}
 #   {span}
-# Review before use: a selector the captures never exercised is proposed `local`.
+# Review before use: a selector the captures never exercised is proposed `local`, and `clusters` lists
+# only clusters seen in the captures (capture every cluster where these policies are deployed).
 # action: all-clusters | clusters (with clusters: [east, west]) | local | undecided (still to decide).
 # The first entry whose match fits a selector wins; `file` is a glob relative to this file's folder.
 version: 1
@@ -102,14 +99,18 @@ default: undecided
 """
 
 
-def render(proposal: Proposal, output: Path | None, update_path: Path | None) -> str:
-    """The decision file's text: new, or `update_path` with its decisions kept and new selectors appended."""
+def render(proposal: Proposal, output: Path | None, update_path: Path | None) -> tuple[str, Update | None]:
+    """The decision file's text: new, or `update_path` with its decisions kept, its `undecided` entries
+    filled where the evidence decides them, and new selectors appended."""
     from codemod.sources import absolute
 
     if update_path is not None:
         assert proposal.existing is not None
-        return update(update_path, proposal.existing, proposal.findings, proposal.decide, False).text
+        updated = update(update_path, proposal.existing, proposal.findings, proposal.decide, False, fill=True)
+        return updated.text, updated
     base = absolute(output.parent if output is not None else Path.cwd())
-    names = ", ".join(c.name for c in proposal.gathered.captures)
-    header = HEADER.format(captures=f"captures: {names}", span=_span(proposal.gathered))
-    return init(proposal.findings, base, proposal.decide, False, header)
+    g = proposal.gathered
+    names = ", ".join("<stdin>" if c.name == "-" else c.name for c in g.captures)
+    clusters = ", ".join(sorted(g.clusters)) or "none"
+    header = HEADER.format(captures=f"captures: {names}", span=f"{_span(g)}; clusters seen: {clusters}")
+    return init(proposal.findings, base, proposal.decide, False, header), None

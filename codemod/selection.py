@@ -171,12 +171,12 @@ def cilium_ports(entry: dict[str, Any]) -> Ports:
     if not to_ports and not icmps:
         return Ports()
     ranges: list[PortRange] = []
-    for item in to_ports or []:
+    for item in _items(to_ports):
         ports = item.get("ports") if isinstance(item, dict) else None
         if not ports:
             ranges.append(PortRange("ANY", 0, 0))  # toPorts with only L7 rules or nothing: every port
             continue
-        for p in ports:
+        for p in _items(ports):
             if isinstance(p, dict):
                 ranges.append(_port_range(p.get("protocol"), p.get("port"), p.get("endPort"), "ANY"))
     return Ports(tuple(ranges), icmp=bool(icmps))
@@ -187,7 +187,12 @@ def knp_ports(entry: dict[str, Any]) -> Ports:
     if not ports:
         return Ports()
     return Ports(tuple(_port_range(p.get("protocol"), p.get("port"), p.get("endPort"), "TCP")
-                       for p in ports if isinstance(p, dict)))
+                       for p in _items(ports) if isinstance(p, dict)))
+
+
+def _items(value: object) -> list[Any]:
+    """A list field as written; anything else (which the API server would refuse) holds nothing."""
+    return value if isinstance(value, list) else []
 
 
 # ---------------------------------------------------------------- policies
@@ -237,11 +242,12 @@ class PolicyModel:
         return self.policy.namespace or "", self.policy.name
 
 
-def model(policy: Policy, file: str) -> PolicyModel:
-    """The policy's rules as matchers; the peers keep their place in the document for reporting."""
+def model(policy: Policy, file: str, namespace: str | None = None) -> PolicyModel:
+    """The policy's rules as matchers; the peers keep their place in the document for reporting.
+    `namespace`: where a namespaced policy without `metadata.namespace` is taken to be deployed."""
     found = {format_path(p.path): p for p in peers(policy)}
     out = PolicyModel(policy, file)
-    namespace = policy.namespace or "default"
+    namespace = policy.namespace or namespace or "default"
     for rule_path, rule_node in rules_of(policy):
         rule = to_data(rule_node)
         if not isinstance(rule, dict):
@@ -296,9 +302,9 @@ def _cilium_rule(policy: Policy, section: str, entry: dict[str, Any], subject: S
             models.append(PeerModel(path, field_name, sel, relies_on_default(peer), peer, nodes))
     entities = entry.get("fromEntities" if direction == "ingress" else "toEntities")
     named = frozenset(str(e) for e in entities) if isinstance(entities, list) else frozenset()
-    if not any(key in entry for key in _INGRESS_PEERS if direction == "ingress") and \
-            not any(key in entry for key in _EGRESS_PEERS if direction == "egress"):
-        named = frozenset({"all"})  # an L4-only (or empty) rule selects every peer
+    peer_fields = _INGRESS_PEERS if direction == "ingress" else _EGRESS_PEERS
+    if not any(key in entry for key in peer_fields) and (entry.get("toPorts") or entry.get("icmps")):
+        named = frozenset({"all"})  # an L4-only rule selects every peer; an empty one (`- {}`) none
     return RuleModel(direction, deny, subject, cilium_ports(entry), models, named)
 
 
@@ -351,7 +357,8 @@ def _knp_rule(section: str, entry: dict[str, Any], subject: Selector | None, nam
 
 
 def _is_node(labels: tuple[str, ...]) -> bool:
-    return "reserved:host" in labels or "reserved:remote-node" in labels
+    """Cilium adds `reserved:remote-node Exists` to every node peer."""
+    return "reserved:remote-node" in labels
 
 
 @dataclass(frozen=True)

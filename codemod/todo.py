@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codemod.decisions import Decision, Decisions, Subject
-from codemod.documents import Mapping, Scalar, Sequence, deref, last_leaf_end, parse_stream
+from codemod.documents import Mapping, Node, Scalar, Sequence, deref, last_leaf_end, parse_stream
 from codemod.rule import Finding
 from codemod.sources import absolute
 
@@ -43,6 +43,8 @@ class Update:
     added: int
     stale: int
     kept: int
+    filled: int = 0  # `undecided` entries given the proposed decision in place
+    still_undecided: int = 0  # selectors under an `undecided` entry whose proposals differ: left as they are
 
 
 def _quote(value: str) -> str:
@@ -118,8 +120,13 @@ def subject_of(f: Finding) -> Subject:
     return Subject(absolute(f.file), f.kind, f.namespace or "", f.name, f.path, f.direction or "", bool(f.deny))
 
 
-def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Choose, per_policy: bool) -> Update:
-    """The decision file's text with new selectors appended and stale entries flagged; nothing else moves."""
+def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Choose, per_policy: bool,
+           fill: bool = False) -> Update:
+    """The decision file's text with new selectors appended and stale entries flagged; nothing else moves.
+
+    `fill`: an `undecided` entry (as `decisions init` writes them) whose selectors all get the same choice
+    takes it in place, since an entry appended after it would never be reached (first match wins).
+    """
     text = path.read_text(encoding="utf-8")
     docs = parse_stream(text)
     root = deref(docs[0].root) if docs else None
@@ -144,11 +151,56 @@ def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Ch
             edits.append((previous, line_start, ""))
     if new:
         edits.append(_append_entries(text, root, entries, new, absolute(path.parent), choose, per_policy, newline))
+    filled = still_undecided = 0
+    if fill:
+        by_entry: dict[int, list[Finding]] = {}
+        for f in findings:
+            if f.rule != IMPLICIT or not f.fixable:
+                continue
+            first = next((i for i, e in enumerate(decisions.entries) if decisions.matches(e, subject_of(f))), None)
+            if first is not None and decisions.entries[first].decision.action == "undecided":
+                by_entry.setdefault(first, []).append(f)
+        for index, group in sorted(by_entry.items()):
+            choices = {(c.action, c.clusters) for c in map(choose, group)}
+            if len(choices) != 1 or index >= len(items) or next(iter(choices))[0] == "undecided":
+                still_undecided += len(group)
+                continue
+            edit = _fill(text, items[index], choose(group[0]), len(group), newline)
+            if edit is not None:
+                edits += edit
+                filled += 1
     out = text
     for start, end, insert in sorted(edits, reverse=True):
         out = out[:start] + insert + out[end:]
     stale = sum(1 for in_use in used if not in_use)
-    return Update(out, sum(len(g) for g in new), stale, len(used) - stale)
+    return Update(out, sum(len(g) for g in new), stale, len(used) - stale, filled, still_undecided)
+
+
+def _fill(text: str, item: object, decision: Decision, selectors: int,
+          newline: str) -> list[tuple[int, int, str]] | None:
+    """Edits that turn one entry's `action: undecided` into `decision`, keeping everything else."""
+    entry = deref(item) if isinstance(item, Node) else None
+    if not isinstance(entry, Mapping):
+        return None
+    key, value = entry.key_node("action"), entry.get("action")
+    if key is None or value is None or entry.get("clusters") is not None:
+        return None
+    reason = decision.reason if selectors == 1 else f"{selectors} selectors agree; {decision.reason}"
+    extra: list[tuple[str, str]] = []
+    if decision.action == "clusters":
+        extra.append(("clusters", "[" + ", ".join(_quote(c) for c in decision.clusters) + "]"))
+    if reason and entry.get("reason") is None:
+        extra.append(("reason", _quote(reason)))
+    edits = [(value.start, value.end, decision.action)]
+    if entry.flow:
+        edits.append((value.end, value.end, "".join(f", {k}: {v}" for k, v in extra)))
+    else:
+        line_end = text.find("\n", value.end)
+        line_end = len(text) if line_end == -1 else line_end
+        at = line_end - 1 if line_end > 0 and text[line_end - 1] == "\r" else line_end
+        pad = " " * key.column
+        edits.append((at, at, "".join(f"{newline}{pad}{k}: {v}" for k, v in extra)))
+    return edits
 
 
 def _append_entries(text: str, root: Mapping, entries: object, new: list[list[Finding]], base: Path,

@@ -95,7 +95,7 @@ def endpoint(pod: Pod, local: bool, cluster_name: bool = True, extra: tuple[str,
     labels = [f"k8s:app={app}", f"k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name={namespace}",
               f"k8s:io.cilium.k8s.policy.cluster={cluster}", f"k8s:io.kubernetes.pod.namespace={namespace}", *extra]
     out: dict[str, Any] = {"identity": zlib.crc32(repr(pod).encode()) % 60000 + 256, "namespace": namespace,
-                           "labels": labels, "pod_name": f"{app}-6f7d8c9b5d-x{cluster[:3]}z"}
+                           "labels": labels, "pod_name": f"{app}-6f7d8c9b5d-xk{len(cluster)}qz"}
     if cluster_name:
         out["cluster_name"] = cluster
     if local:
@@ -203,7 +203,7 @@ def test_propose_yields_exactly_the_decisions_the_mesh_needs(mesh: Path) -> None
     data = YAML(typ="safe").load(text)
     reasons = {(e["match"]["file"], e["match"]["path"]): e["reason"] for e in data["decisions"]}
     assert reasons[("repo/api.yaml", "spec.ingress[0].fromEndpoints[0]")] == (
-        "evidence: 2 flows from west (enforced in east): shop/web@west; "
+        "evidence: 2 flows with peers in west (enforced in east): shop/web@west; "
         "first 2026-11-20T00:01:05Z, last 2026-11-20T00:02:05Z")
     assert reasons[("repo/api.yaml", "spec.ingress[1].fromEndpoints[0]")].startswith(
         "evidence: no cross-cluster flow matched this selector (14 flows, ")
@@ -221,7 +221,7 @@ def test_proposed_decisions_keep_every_observed_cross_cluster_flow_working(mesh:
     """The oracle: rewrite with the proposal, then evaluate each evidence flow as Cilium 1.19 would."""
     from codemod.cilium import policies
     from codemod.documents import parse_stream
-    from codemod.evidence import Matcher, is_reply, sides
+    from codemod.evidence import Matcher, forward, sides
     from codemod.flows import ALLOWED, Capture, read
     from codemod.selection import model
 
@@ -241,7 +241,7 @@ def test_proposed_decisions_keep_every_observed_cross_cluster_flow_working(mesh:
     before = Matcher(load())
     checked = 0
     for flow in read("pre.jsonl.gz", Capture("pre")):
-        if flow.verdict not in ALLOWED or is_reply(flow):
+        if flow.verdict not in ALLOWED or not forward(flow):
             continue
         for side in sides(flow):
             cluster = side.enforcing.cluster
@@ -317,11 +317,20 @@ def test_malformed_lines_are_reported_with_line_numbers_and_the_rest_is_used(mes
     assert proposals((mesh / "decisions.yaml").read_text()) == EXPECTED  # the decision file is still written
 
 
-def test_missing_capture_is_an_error_and_the_rest_still_counts(mesh: Path) -> None:
-    result = invoke("propose", "--flows", "nope.jsonl", "--flows", "pre.jsonl.gz", "repo")
+def test_missing_or_empty_capture_writes_nothing(mesh: Path) -> None:
+    """Without the evidence asked for, every selector would come out `local`: refuse instead."""
+    result = invoke("propose", "--flows", "nope.jsonl", "--flows", "pre.jsonl.gz", "repo", "-o", "d.yaml")
     assert result.exit_code == 2
     assert "error: nope.jsonl: No such file or directory" in result.stderr
-    assert proposals(result.stdout) == EXPECTED
+    assert "error: no decision file written: cannot read nope.jsonl" in result.stderr
+    assert not (mesh / "d.yaml").exists()
+    (mesh / "empty.jsonl").write_text("")
+    empty = invoke("propose", "--flows", "empty.jsonl", "repo")
+    assert empty.exit_code == 2 and empty.stdout == ""
+    assert "error: no decision file written: the captures hold no flows" in empty.stderr
+    both = invoke("propose", "--flows", "empty.jsonl", "--flows", "pre.jsonl.gz", "repo")
+    assert both.exit_code == 0 and proposals(both.stdout) == EXPECTED
+    assert "warning: empty.jsonl: holds no flows" in both.stderr
 
 
 @pytest.mark.parametrize(("since", "warned"), [("24h", True), ("2h", False), ("1h30m", False)])
@@ -438,7 +447,7 @@ def test_flows_diff_without_regressions_exits_0(mesh: Path) -> None:
     result = invoke("flows", "diff", "pre.jsonl.gz", "post.jsonl")
     assert result.exit_code == 0
     assert result.stdout == "flows diff: 0 regressions in 9 connections seen before (before: 14 flows, " \
-        "after: 1 flows)\n"
+        "after: 1 flow)\n"
 
 
 def test_flows_diff_on_the_bundled_examples() -> None:
@@ -468,3 +477,126 @@ def test_bundled_example_captures_are_reproducible(tmp_path: Path, monkeypatch: 
     spec.loader.exec_module(generate)
     for path in generate.write(tmp_path):
         assert path.read_bytes() == (ROOT / "examples" / "flows" / path.name).read_bytes(), path.name
+
+
+# ---------------------------------------------------------------- review findings, each pinned
+
+
+def test_update_fills_the_undecided_entries_that_decisions_init_wrote(mesh: Path) -> None:
+    """The natural order: `decisions init`, then `propose --update` decides what the evidence decides, in
+    place (an entry appended after an `undecided` one would never be reached)."""
+    assert invoke("decisions", "init", "repo", "-o", "todo.yaml").exit_code == 0
+    before = (mesh / "todo.yaml").read_text()
+    lines = before.splitlines()
+    at = next(i for i, x in enumerate(lines) if "spec.ingress[1].fromEndpoints[0]" in x and "path:" in x)
+    lines[at + 1] += "   # keep this comment"
+    (mesh / "todo.yaml").write_text("\n".join(lines) + "\n")
+    result = invoke("propose", "--flows", "pre.jsonl.gz", "repo", "--update", "todo.yaml")
+    assert result.exit_code == 0, result.stderr
+    text = (mesh / "todo.yaml").read_text()
+    assert proposals(text) == EXPECTED
+    assert "todo.yaml: 8 undecided entries filled, 0 new selectors added, 8 entries kept, 0 stale" in result.stderr
+    assert "    action: local   # keep this comment\n    reason: \"evidence: no cross-cluster" in text
+    # only the action lines changed; every line that was there is still there, in order
+    old = (mesh / "todo.yaml").read_text().splitlines()
+    assert [x for x in old if "action:" not in x and "clusters:" not in x and "reason:" not in x] == \
+        [x for x in lines if "action:" not in x]
+    again = invoke("propose", "--flows", "pre.jsonl.gz", "repo", "--update", "todo.yaml")
+    assert again.exit_code == 0 and (mesh / "todo.yaml").read_text() == text
+    assert "wrote" not in again.stderr
+
+
+def test_update_leaves_a_broad_undecided_entry_whose_selectors_disagree(mesh: Path) -> None:
+    (mesh / "d.yaml").write_text("version: 1\ndecisions:\n  - match: {name: api}\n    action: undecided\n")
+    result = invoke("propose", "--flows", "pre.jsonl.gz", "repo", "--update", "d.yaml")
+    assert result.exit_code == 0
+    assert "d.yaml: 4 selectors left undecided: the entry that covers them spans selectors with different " \
+        "proposals" in result.stderr
+    assert (mesh / "d.yaml").read_text().startswith("version: 1\ndecisions:\n  - match: {name: api}\n    action: "
+                                                    "undecided\n  #")
+
+
+def test_policy_without_namespace_is_evaluated_where_it_applies(mesh: Path) -> None:
+    """kustomize sets metadata.namespace at deploy time: the manifest in git has none."""
+    (mesh / "repo/api.yaml").write_text(POLICIES["repo/api.yaml"].replace(", namespace: shop}", "}"))
+    result = invoke("propose", "--flows", "pre.jsonl.gz", "repo")
+    assert result.exit_code == 0
+    got = proposals(result.stdout)
+    assert got[("repo/api.yaml", "spec.ingress[0].fromEndpoints[0]")] == ("clusters", ["east", "west"])
+    assert got[("repo/api.yaml", "spec.egress[0].toEndpoints[0]")] == ("clusters", ["east", "north"])
+    assert "1 namespaced policy has no metadata.namespace" in result.stderr
+
+
+def test_a_cluster_that_enforces_the_selector_locally_is_kept(mesh: Path) -> None:
+    """north's api only ever talks to north's web: a proposal without north would cut it off there."""
+    lines = [*mesh_capture(), line(("north", "shop", "web"), ("north", "shop", "api"), 8080,
+                                   allowed=[(CNP, "shop", "api")])]
+    write_capture(mesh / "cap.jsonl", lines)
+    got = proposals(invoke("propose", "--flows", "cap.jsonl", "repo").stdout)
+    assert got[("repo/api.yaml", "spec.ingress[0].fromEndpoints[0]")] == ("clusters", ["east", "north", "west"])
+    assert got[("repo/api.yaml", "spec.ingress[1].fromEndpoints[0]")] == ("local", None)
+
+
+def test_remote_nodes_are_evidence_for_node_peers(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": """\
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: from-ingress-nodes}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  ingress:
+    - fromNodes: [{matchLabels: {node-role: ingress}}]
+"""})
+    x = line(("west", "", "node"), ("east", "shop", "api"), 8080)
+    x["flow"]["source"] = {"identity": 6, "labels": ["reserved:remote-node", "k8s:node-role=ingress",
+                                                     "k8s:io.cilium.k8s.policy.cluster=west"]}
+    write_capture(in_tmp / "c.jsonl", [x])
+    got = proposals(invoke("propose", "--flows", "c.jsonl", ".").stdout)
+    assert got == {("p.yaml", "spec.ingress[0].fromNodes[0]"): ("clusters", ["east", "west"])}
+
+
+@pytest.mark.parametrize(("changes", "used"), [
+    pytest.param({"event_type": {"type": 4}, "is_reply": None}, False, id="trace-without-is_reply"),
+    pytest.param({"event_type": {"type": 4}, "is_reply": None, "l4": {"TCP": {"destination_port": 8080,
+                  "flags": {"SYN": True}}}}, True, id="syn-opens-a-connection"),
+    pytest.param({"event_type": {"type": 4}, "is_reply": None, "l4": {"TCP": {"destination_port": 8080,
+                  "flags": {"SYN": True, "ACK": True}}}}, False, id="syn-ack-is-a-reply"),
+    pytest.param({"event_type": {"type": 4}, "trace_observation_point": "FROM_ENDPOINT"}, False,
+                 id="from-endpoint-is-before-policy"),
+    pytest.param({"event_type": {"type": 4}, "trace_observation_point": "TO_ENDPOINT"}, True, id="to-endpoint"),
+    pytest.param({"is_reply": None}, True, id="policy-verdicts-are-forward"),
+])
+def test_which_events_count(mesh: Path, changes: dict[str, Any], used: bool) -> None:
+    x = line(("west", "shop", "web"), ("east", "shop", "api"), 8080)
+    for key, value in changes.items():
+        if value is None:
+            x["flow"].pop(key, None)
+        else:
+            x["flow"][key] = value
+    write_capture(mesh / "c.jsonl", [x])
+    result = invoke("propose", "--flows", "c.jsonl", "repo")
+    key = ("repo/api.yaml", "spec.ingress[0].fromEndpoints[0]")
+    assert proposals(result.stdout)[key] == (("clusters", ["east", "west"]) if used else ("local", None))
+
+
+def test_a_capture_cut_off_mid_line_is_a_warning(mesh: Path) -> None:
+    data = (mesh / "pre.jsonl.gz").read_bytes()
+    (mesh / "cut.jsonl").write_bytes(gzip.decompress(data) + b'{"flow": {"time": "2026-11-')
+    result = invoke("propose", "--flows", "cut.jsonl", "repo")
+    assert result.exit_code == 0
+    assert "warning: cut.jsonl: the last line is incomplete (the capture was cut off) and was skipped" \
+        in result.stderr
+    assert proposals(result.stdout) == EXPECTED
+
+
+def test_flows_diff_does_not_blame_selectors_for_explicit_denies_or_mesh_auth(mesh: Path) -> None:
+    web_w, api_e = ("west", "shop", "web"), ("east", "shop", "api")
+    denied = line(web_w, api_e, 8080, verdict="DROPPED", drop="POLICY_DENY")
+    denied["flow"]["ingress_denied_by"] = [{"name": "block-west", "namespace": "shop", "kind": CNP}]
+    auth = line(("east", "shop", "batch"), api_e, 9000, verdict="DROPPED", drop="AUTH_REQUIRED")
+    write_capture(mesh / "post.jsonl", [denied, auth])
+    result = invoke("flows", "diff", "pre.jsonl.gz", "post.jsonl", "--policies", "repo")
+    assert result.exit_code == 1
+    assert "cause:" not in result.stdout
+    assert "(POLICY_DENY; ingress; denied by shop/block-west)" in result.stdout
+    assert "note:    mutual authentication is required but failed or is off" in result.stdout

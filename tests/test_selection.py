@@ -470,13 +470,16 @@ def test_cluster_entity_selects_reserved_cluster_identities(labels: Labels) -> N
 # ---------------------------------------------------------------- fromNodes / toNodes
 
 
+# Cilium adds `reserved:remote-node Exists` to every node peer: the local host is never one.
 NODE_CASES = [
-    pytest.param({}, [HOST, REMOTE_NODE, node(), node("remote-node", role="control")], [IN_SHOP, WORLD, HEALTH],
-                 id="empty-nodes-only"),
-    pytest.param({"matchLabels": {"node-role": "worker"}}, [node(), node("remote-node")],
-                 [node(role="control"), (*IN_SHOP, "k8s:node-role=worker")], id="labels-not-pods"),
+    pytest.param({}, [REMOTE_NODE, node("remote-node"), node("remote-node", role="control")],
+                 [HOST, node(), IN_SHOP, WORLD, HEALTH], id="empty-remote-nodes-only"),
+    pytest.param({"matchLabels": {"node-role": "worker"}}, [node("remote-node")],
+                 [node(), node("remote-node", role="control"), (*IN_SHOP, "k8s:node-role=worker")],
+                 id="labels-not-pods"),
     pytest.param({"matchExpressions": [{"key": "node-role", "operator": "NotIn", "values": ["control"]}]},
-                 [node(), HOST], [node(role="control"), IN_OTHER, WORLD], id="notin"),
+                 [node("remote-node"), REMOTE_NODE], [node("remote-node", role="control"), HOST, IN_OTHER, WORLD],
+                 id="notin"),
 ]
 
 
@@ -497,7 +500,8 @@ def test_nodes_default_local() -> None:
     check(implicit, [node("remote-node", cluster="west")], [IN_SHOP], default_local=False)
     explicit = build(cnp({"endpointSelector": SUBJECT, "ingress": [
         {"fromNodes": [{"matchExpressions": [{"key": CLUSTER, "operator": "Exists"}]}]}]}))
-    check(explicit, [node("remote-node", cluster="west"), node()], [pod("web", cluster="west")], default_local=True)
+    check(explicit, [node("remote-node", cluster="west"), node("remote-node")], [pod("web", cluster="west"), node()],
+          default_local=True)
 
 
 # ---------------------------------------------------------------- direction and deny
@@ -727,7 +731,7 @@ def test_peer_paths_match_scan() -> None:
     pytest.param("egress", pod("b"), pod("db"), ["specs[1].egress[0].toEndpoints[0]"], id="specs-egress"),
     pytest.param("egress", pod("b"), pod("evil", ns="x"), ["items[1].spec.egressDeny[0].toEndpoints[0]"],
                  id="list-item-ccnp"),
-    pytest.param("ingress", API, node(), ["spec.ingress[1].fromNodes[0]"], id="nodes"),
+    pytest.param("ingress", API, node("remote-node"), ["spec.ingress[1].fromNodes[0]"], id="nodes"),
     pytest.param("ingress", API, pod("db", ns="other"), ["items[2].spec.ingress[1].from[1]"], id="ns-selector"),
 ])
 def test_match_paths(direction: str, enforcing: Labels, peer: Labels, expected: list[str]) -> None:
@@ -756,18 +760,19 @@ items:
     check([m], [HOST], [pod("x", ns="other")], enforcing=pod("b", ns="other"))
 
 
-@pytest.mark.parametrize("rule", [
-    pytest.param({"toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}]}]}, id="l4-only"),
-    pytest.param({}, id="empty-rule"),
-])
-def test_cilium_rule_without_peers_allows_every_peer(rule: dict[str, Any]) -> None:
-    """`ingress: [{toPorts: ...}]` or `[{}]` has no L3 part: every peer, in every cluster, on its ports."""
-    [m] = build(cnp({"endpointSelector": SUBJECT, "ingress": [rule]}))
+def test_cilium_l4_only_rule_allows_every_peer_on_its_ports() -> None:
+    """`ingress: [{toPorts: ...}]` has no L3 part: every peer, in every cluster, on those ports."""
+    [m] = build(cnp({"endpointSelector": SUBJECT, "ingress": [{"toPorts": [{"ports": [{"port": "80"}]}]}]}))
     for labels in (IN_OTHER, WORLD, HOST, pod("web", cluster="west")):
         assert [h.peer for h in found([m], labels, default_local=True)] == [None], labels
     check([m], [], [IN_SHOP], enforcing=pod("db"))
-    if rule:
-        check([m], [], [IN_SHOP], port=81)
+    check([m], [], [IN_SHOP], port=81)
+
+
+def test_cilium_empty_rule_allows_nothing() -> None:
+    """`ingress: [{}]` is Cilium's documented default-deny form."""
+    [m] = build(cnp({"endpointSelector": SUBJECT, "ingress": [{}]}))
+    check([m], [], [IN_SHOP, IN_OTHER, WORLD, HOST, pod("web", cluster="west")])
 
 
 def test_cilium_rule_with_only_cidr_peers_does_not_select_pods() -> None:

@@ -34,9 +34,24 @@ def summary(result: FlowDiff) -> str:
     hint = ""
     if not result.explained and any(c.cross_cluster for c, _ in regressions):
         hint = "; pass --policies PATH to trace cross-cluster ones to their selectors"
-    return (f"flows diff: {len(regressions)} regression{'' if len(regressions) == 1 else 's'} in "
-            f"{len(result.connections):,} connections seen before (before: {result.before.flows:,} flows, "
-            f"after: {result.after.flows:,} flows){hint}")
+    return (f"flows diff: {_count(len(regressions), 'regression')} in "
+            f"{_count(len(result.connections), 'connection')} seen before (before: "
+            f"{_count(result.before.flows, 'flow')}, after: {_count(result.after.flows, 'flow')}){hint}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+NOTES = {
+    "AUTH_REQUIRED": "mutual authentication is required but failed or is off (authentication.enabled defaults "
+                     "to false on Cilium 1.19)",
+    "POLICY_DENY": "an explicit deny rule dropped it",
+}
+
+
+def _notes(t: Tally) -> list[str]:
+    return [note for reason, note in NOTES.items() if reason in t.reasons]
 
 
 def text(result: FlowDiff) -> str:
@@ -46,6 +61,7 @@ def text(result: FlowDiff) -> str:
         for c in t.causes:
             out.append(f"  cause:   {_cause(c)}")
             out.append(f"  restore: {_restore(c)}")
+        out += [f"  note:    {note}" for note in _notes(t)]
     out.append(summary(result))
     return "\n".join(out) + "\n"
 
@@ -65,6 +81,7 @@ def _json_regression(conn: Connection, t: Tally) -> dict[str, Any]:
         "after": {"delivered": t.after_delivered, **{v.lower(): n for v, n in sorted(t.after_refused.items())},
                   "drop_reasons": dict(sorted(t.reasons.items())), "directions": sorted(t.directions),
                   "denied_by": sorted(t.denied_by)},
+        "notes": _notes(t),
         "causes": [{
             "kind": c.policy.policy.kind, "namespace": c.policy.policy.namespace or "",
             "name": c.policy.policy.name, "file": c.policy.file, "line": c.peer.peer.node.line + 1,
@@ -100,7 +117,7 @@ def markdown(result: FlowDiff, warnings: list[str]) -> str:
                 "are dropped after.", "",
                 "| connection | before | after | cause | restore with |", "|---|---|---|---|---|"]
         for conn, t in regressions:
-            causes = "<br>".join(_cell(_cause(c)) for c in t.causes) or "—"
+            causes = "<br>".join([*(_cell(_cause(c)) for c in t.causes), *map(_cell, _notes(t))]) or "—"
             restore = "<br>".join(_cell(_restore(c)) for c in t.causes) or "—"
             out.append(f"| `{_cell(str(conn))}` | {t.before:,} allowed | {_cell(_after(t))} | {causes} | "
                        f"{restore} |")
