@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "flows"
 
 
-def generate(path: Path, size: int) -> int:
-    """Write `size` bytes (about) of capture lines; returns the number of lines."""
+def generate(path: Path, size: int, churn: bool) -> int:
+    """Write `size` bytes (about) of capture lines; returns the number of lines. `churn`: every pass over
+    the template gets new pod names (pods restart), so endpoints never repeat across days."""
     with gzip.open(EXAMPLE / "pre-upgrade.jsonl.gz", "rt", encoding="utf-8") as handle:
         template = [json.loads(x) for x in handle if x.strip()]
     written = lines = 0
@@ -40,6 +41,10 @@ def generate(path: Path, size: int) -> int:
                     flow["time"] = obj["time"] = stamp
                     for proto in flow.get("l4", {}).values():
                         proto["source_port"] = 1024 + (proto.get("source_port", 0) + day) % 60000
+                    for end in ("source", "destination"):
+                        pod = flow.get(end, {}).get("pod_name")
+                        if churn and pod:
+                            flow[end]["pod_name"] = pod.rsplit("-", 1)[0] + f"-d{day:x}"
                 text = json.dumps(obj, separators=(",", ":")) + "\n"
                 out.write(text)
                 written += len(text)
@@ -81,6 +86,7 @@ with open(sys.argv[1], "rb") as handle:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--churn", action="store_true", help="New pod names every simulated day.")
     parser.add_argument("--keep", type=Path, help="Folder to keep the capture in (default: a temporary one).")
     options = parser.parse_args()
     folder = options.keep or Path(tempfile.mkdtemp(prefix="codemod-capture-"))
@@ -88,7 +94,7 @@ def main() -> None:
     capture = folder / "capture.jsonl"
     started = time.perf_counter()
     if not capture.exists() or capture.stat().st_size < options.size_mb * 2**20 * 0.99:
-        lines = generate(capture, options.size_mb * 2**20)
+        lines = generate(capture, options.size_mb * 2**20, options.churn)
         print(f"generated {capture} ({lines:,} lines) in {time.perf_counter() - started:.1f} s")
     size = capture.stat().st_size / 2**20
     exe = [sys.executable, "-m", "codemod"]

@@ -19,7 +19,7 @@ from codemod.flows import ALLOWED, REFUSED, Capture, Endpoint, Flow, PolicyRef, 
 from codemod.selection import Match, PeerModel, PolicyModel, matching, model
 
 SelectorKey = tuple[str, int, str]  # (file as shown, document index, path)
-MAX_PEERS = 50  # distinct peer workloads kept per selector
+MAX_PEERS = 1000  # distinct peer workloads named per selector; more are only counted
 RING_BUFFER_FULL = 4000  # flows from one node: about a full Hubble ring buffer (default capacity 4095)
 
 
@@ -31,6 +31,7 @@ class Evidence:
     remote: set[str] = field(default_factory=set)  # clusters the matched peers were in
     enforcing: set[str] = field(default_factory=set)  # clusters of the endpoints that enforced the rule
     peers: Counter[str] = field(default_factory=Counter)  # "namespace/workload@cluster" → flows
+    more_peers: set[int] = field(default_factory=set)  # peers past MAX_PEERS, counted only
     first: float | None = None
     last: float | None = None
 
@@ -43,6 +44,8 @@ class Evidence:
             f"{peer.workload}@{peer.cluster}"
         if name in self.peers or len(self.peers) < MAX_PEERS:
             self.peers[name] += 1
+        else:
+            self.more_peers.add(hash(name))
         if flow.time is not None:
             self.first = flow.time if self.first is None else min(self.first, flow.time)
             self.last = flow.time if self.last is None else max(self.last, flow.time)

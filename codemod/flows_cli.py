@@ -130,15 +130,16 @@ def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | Non
                f"allowed cross-cluster, {g.explained:,} of them through implicit selectors", err=True)
     for line in proposal.warnings:
         click.echo(f"warning: {line}", err=True)
-    if update_path is not None:
-        if text != Path(update_path).read_text(encoding="utf-8"):
-            write_atomically(Path(update_path), text.encode("utf-8"))
-            click.echo(f"wrote {update_path}", err=True)
-    elif output:
-        write_atomically(Path(output), text.encode("utf-8"))
-        click.echo(f"wrote {output}", err=True)
-    else:
+    destination = update_path or output
+    if destination is None:
         click.echo(text, nl=False)
+    elif update_path is None or text != Path(update_path).read_text(encoding="utf-8"):
+        try:
+            write_atomically(Path(destination), text.encode("utf-8"))
+        except OSError as exc:
+            click.echo(f"error: cannot write {destination}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+        click.echo(f"wrote {destination}", err=True)
     sys.exit(2 if proposal.run.errors or bad else 0)
 
 

@@ -76,7 +76,7 @@ def decision_for(finding: Finding, evidence: Evidence | None, span: str) -> Deci
         return Decision("local", reason=f"evidence: no cross-cluster flow matched this selector ({span})")
     clusters = tuple(sorted(evidence.enforcing | evidence.remote))
     peers = ", ".join(name for name, _ in evidence.peers.most_common(5))
-    more = len(evidence.peers) - 5
+    more = len(evidence.peers) + len(evidence.more_peers) - 5
     if more > 0:
         peers += f" and {more} more"
     remote = ", ".join(sorted(evidence.remote))
