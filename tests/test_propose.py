@@ -600,3 +600,41 @@ def test_flows_diff_does_not_blame_selectors_for_explicit_denies_or_mesh_auth(me
     assert "cause:" not in result.stdout
     assert "(POLICY_DENY; ingress; denied by shop/block-west)" in result.stdout
     assert "note:    mutual authentication is required but failed or is off" in result.stdout
+
+
+def test_real_hubble_lines_from_the_corpus(in_tmp: Path) -> None:
+    """corpus/hubble/samples.jsonl lines 16-18: worker in poc2 reaches cache in poc1. Line 18 (TO_ENDPOINT
+    at poc1) proves cache's ingress rule passed; line 17 (TO_OVERLAY at poc2) proves worker's egress rule;
+    line 16 is an AUDIT verdict, no evidence. The other 16 lines are same-cluster or reserved."""
+    from tests.conftest import CORPUS
+
+    samples = CORPUS / "hubble" / "samples.jsonl"
+    if not samples.exists():
+        pytest.skip("the shared corpus is not beside the project")
+    write_files(in_tmp, {"mesh-lab.yaml": """\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: cache, namespace: mesh-lab}
+spec:
+  endpointSelector: {matchLabels: {app.kubernetes.io/name: cache}}
+  ingress:
+    - fromEndpoints: [{matchLabels: {app.kubernetes.io/name: worker}}]
+      toPorts: [{ports: [{port: "6379", protocol: TCP}]}]
+    - fromEndpoints: [{matchLabels: {app.kubernetes.io/name: api}}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: worker, namespace: mesh-lab}
+spec:
+  endpointSelector: {matchLabels: {app.kubernetes.io/name: worker}}
+  egress:
+    - toEndpoints: [{matchLabels: {app.kubernetes.io/component: server}}]
+"""})
+    result = invoke("propose", "--flows", str(samples), "mesh-lab.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert proposals(result.stdout) == {
+        ("mesh-lab.yaml", "spec.ingress[0].fromEndpoints[0]"): ("clusters", ["poc1", "poc2"]),
+        ("mesh-lab.yaml", "spec.ingress[1].fromEndpoints[0]"): ("local", None),
+        ("mesh-lab.yaml", "spec.egress[0].toEndpoints[0]"): ("clusters", ["poc1", "poc2"]),
+    }
+    assert "evidence: 1 capture, 19 flows" in result.stderr
