@@ -278,8 +278,12 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
     _report_problems(run)
     if update_path is not None:
         assert existing is not None
-        result = todo.update(Path(update_path), existing, run.findings, todo.constant(action), per_policy)
-        if result.text != Path(update_path).read_text(encoding="utf-8"):
+        try:
+            result = todo.update(Path(update_path), existing, run.findings, todo.constant(action), per_policy)
+        except todo.UpdateError as exc:
+            click.echo(f"error: {exc}; nothing written", err=True)
+            sys.exit(2)
+        if result.text != todo.read_text(Path(update_path)):
             write_atomically(Path(update_path), result.text.encode("utf-8"))
         click.echo(f"{update_path}: {_plural(result.added, 'new selector')} added, {result.kept} entries kept, "
                    f"{result.stale} stale", err=True)

@@ -158,8 +158,7 @@ class Matcher:
                  *(self._place(m, namespace) for m in self.unplaced if namespace)]
         if not side.attributed:
             return found, True
-        named = {(r.namespace, r.name, r.kind) for r in side.attributed}
-        named |= {(r.namespace, r.name, "") for r in side.attributed}
+        named = {(r.namespace, r.name, r.kind) for r in side.attributed}  # kind is "" before Cilium 1.17
 
         def attributed(m: PolicyModel) -> bool:
             p = m.policy
@@ -204,7 +203,7 @@ def gather(captures: Iterable[str], models: list[PolicyModel], local_cluster: st
     return out
 
 
-def _is_pod_or_node(e: Endpoint) -> bool:
+def is_pod_or_node(e: Endpoint) -> bool:
     """Pods, and remote nodes (which node peers select); other reserved identities belong to no cluster."""
     return bool(e.labels) and (not e.reserved or "reserved:remote-node" in e.labels)
 
@@ -212,7 +211,7 @@ def _is_pod_or_node(e: Endpoint) -> bool:
 def _weigh(flow: Flow, matcher: Matcher, local_cluster: str | None, out: Gathered) -> None:
     counted = explained = outside = unknown = False
     for side in sides(flow):
-        if not _is_pod_or_node(side.peer) or side.enforcing.reserved:
+        if not is_pod_or_node(side.peer) or side.enforcing.reserved:
             continue
         enforcing_cluster = side.enforcing.cluster or local_cluster
         if side.peer.cluster is None or enforcing_cluster is None:
@@ -270,16 +269,20 @@ def warnings(gathered: Gathered, since: float | None) -> list[str]:
     """Why the evidence may be thin: each one line."""
     out = [w for c in gathered.captures for w in capture_warnings(c, since)]
     if gathered.undirected:
-        out.append(f"{gathered.undirected:,} allowed flows could not be told from replies (no is_reply, no TCP "
-                   "SYN) and were not used")
+        out.append(f"{_n(gathered.undirected, 'allowed flow')} could not be told from replies (no is_reply, "
+                   "no TCP SYN) and went unused")
     if gathered.unknown_cluster:
-        out.append(f"{gathered.unknown_cluster} flows between pods could not be placed in a cluster "
+        out.append(f"{_n(gathered.unknown_cluster, 'flow')} between pods could not be placed in a cluster "
                    "(no cluster_name, no cluster label, no node prefix): pass --local-cluster for the "
                    "enforcing side")
     if gathered.outside:
-        out.append(f"{gathered.outside} cross-cluster flows were allowed by policies that are not in the "
-                   "scanned paths")
+        out.append(f"{_n(gathered.outside, 'cross-cluster flow')} allowed only by policies outside the scanned "
+                   "paths")
     return out
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def capture_warnings(c: Capture, since: float | None) -> list[str]:
@@ -301,12 +304,12 @@ def capture_warnings(c: Capture, since: float | None) -> list[str]:
         out.append(f"{c.name}: {len(late)} of {len(c.nodes)} nodes returned a full ring buffer that starts after "
                    f"the capture does (latest: {node} from {stamp(first)}): their earlier flows are missing")
     if c.lost_event_lines:
-        out.append(f"{c.name}: {c.lost_event_lines} lost_events lines ({c.events_lost} events lost): "
-                   "flows are missing from the capture")
+        out.append(f"{c.name}: {_n(c.lost_event_lines, 'lost_events line')} ({_n(c.events_lost, 'event')} "
+                   "lost): flows are missing from the capture")
     if c.flows and not c.policy_verdicts:
         out.append(f"{c.name}: no policy-verdict events; selectors were matched by their labels on both "
                    "ends of each flow (capture with `--type policy-verdict` for attribution)")
     if c.without_cluster_name:
-        out.append(f"{c.name}: {c.without_cluster_name} flows have no cluster_name (agents older than "
-                   "1.16); the cluster was taken from the cluster label or the node name")
+        out.append(f"{c.name}: {_n(c.without_cluster_name, 'flow')} without cluster_name (agents older than "
+                   "1.16): the cluster was taken from the cluster label or the node name")
     return out

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from codemod.decisions import Decision
-from codemod.evidence import Matcher, forward, sides
+from codemod.evidence import Matcher, forward, is_pod_or_node, sides
 from codemod.flows import ALLOWED, REFUSED, Capture, Endpoint, Flow, read
 from codemod.selection import PeerModel, PolicyModel
 
@@ -149,7 +149,7 @@ def _explain(out: FlowDiff, models: list[PolicyModel], local_cluster: str | None
         for side in sides(flow):
             enforcing = side.enforcing.cluster or local_cluster
             remote = side.peer.cluster
-            if side.peer.reserved or enforcing is None or remote is None or remote == enforcing:
+            if not is_pod_or_node(side.peer) or enforcing is None or remote is None or remote == enforcing:
                 continue
             matches, _ = matcher.match(side, flow, enforcing)
             for m in matches:

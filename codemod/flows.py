@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 CLUSTER_LABEL = "k8s:io.cilium.k8s.policy.cluster="
 NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace="
@@ -141,9 +141,10 @@ def parse_time(text: object) -> float | None:
     value = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
     try:
         when = datetime.fromisoformat(value)
-    except ValueError:
+        when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+        return when.timestamp()
+    except (ValueError, OverflowError, OSError):  # unreadable, or out of the platform's range
         return None
-    return (when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def node_cluster(node_name: str) -> str:
@@ -322,10 +323,11 @@ def _endpoint(data: dict[str, Any], on_node: str | None, cache: dict[tuple[objec
     if cached is not None:
         return cached
     reserved = any(x.startswith("reserved:") for x in labels)
-    cluster: str | None = cluster_name if isinstance(cluster_name, str) else None
+    cluster = cluster_name if _cluster_name(cluster_name) else None
     if cluster is None:
-        cluster = next((x[len(CLUSTER_LABEL):] for x in labels if x.startswith(CLUSTER_LABEL)), None)
-    if cluster is None and local and not reserved:
+        cluster = next((x[len(CLUSTER_LABEL):] for x in labels if x.startswith(CLUSTER_LABEL)
+                        and _cluster_name(x[len(CLUSTER_LABEL):])), None)
+    if cluster is None and local and not reserved and _cluster_name(on_node):
         cluster = on_node
     namespace = str(data.get("namespace") or "")
     if not namespace:
@@ -339,8 +341,17 @@ def _endpoint(data: dict[str, Any], on_node: str | None, cache: dict[tuple[objec
     return endpoint
 
 
+_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")  # a label value, not empty
+
+
+def _cluster_name(value: object) -> TypeGuard[str]:
+    """A cluster name as the CRD accepts it: anything else (empty, `*`) places the endpoint nowhere."""
+    return isinstance(value, str) and _CLUSTER_NAME.match(value) is not None
+
+
 _SAFE = "[bcdfghjklmnpqrstvwxz2456789]"  # the alphabet of Kubernetes' generated name suffixes (no vowels)
 _POD_SUFFIXES = (
+    re.compile(rf"^(.+)-\d{{8,10}}-{_SAFE}{{5}}$"),  # CronJob: <name>-<scheduled minute>-<pod hash>
     re.compile(rf"^(.+)-{_SAFE}{{5,10}}-{_SAFE}{{5}}$"),  # Deployment: <name>-<replicaset hash>-<pod hash>
     re.compile(r"^(.+)-\d+$"),  # StatefulSet
     re.compile(rf"^(.+)-{_SAFE}{{5}}$"),  # DaemonSet, Job

@@ -18,6 +18,7 @@ import click
 P = ParamSpec("P")
 
 if TYPE_CHECKING:
+    from codemod.decisions import Decision
     from codemod.flows import Capture
 
 
@@ -65,12 +66,21 @@ def report_captures(captures: list[Capture]) -> bool:
     return bad
 
 
+def narrower(decided: Decision, proposed: Decision) -> bool:
+    """Whether a decision already made lets through less than the evidence needs (it is kept all the same)."""
+    if decided.action in ("undecided", "all-clusters") or proposed.action == "local":
+        return False
+    if proposed.action == "all-clusters":
+        return True
+    return decided.action == "local" or not set(proposed.clusters) <= set(decided.clusters)
+
+
 @click.command()
 @click.option("--flows", "captures", multiple=True, required=True, metavar="CAPTURE",
               help="A Hubble capture: `hubble observe -o jsonpb` (or -o json) lines or the exporter file, "
               "gzip or plain; `-` reads stdin. Repeat for several.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout (`-`).")
 @click.option("--local-cluster", metavar="NAME",
               help="The cluster that enforces the policies when the capture cannot tell (no cluster_name, "
               "no cluster label, node names without a cluster prefix).")
@@ -78,8 +88,9 @@ def report_captures(captures: list[Capture]) -> bool:
               help="The window the capture was asked for (as given to `hubble observe --since`, e.g. 24h): "
               "warns when it holds less.")
 @click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
-              help="Bring this decision file up to date in place: its decisions win and are kept, proposals "
-              "are appended for selectors it does not cover yet.")
+              help="Bring this decision file up to date in place: its decisions win and are kept, its "
+              "`undecided` entries take the proposal, proposals for selectors it does not cover are appended, "
+              "and entries that match nothing get a STALE comment.")
 @guarded
 def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | None, local_cluster: str | None,
             since: str | None, update_path: str | None) -> None:
@@ -90,8 +101,9 @@ def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | Non
     from codemod.cli import _load_decisions, _plural, _report_problems
     from codemod.decisions import DecisionFileError, loads
     from codemod.sources import write_atomically
-    from codemod.todo import subject_of
+    from codemod.todo import UpdateError, read_text, subject_of
 
+    output = None if output == "-" else output
     if output and update_path:
         raise click.UsageError("--update rewrites that file in place; it does not go with -o")
     if sum(1 for c in captures if c == "-") > 1:
@@ -108,14 +120,20 @@ def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | Non
         click.echo(f"error: no decision file written: {why}", err=True)
         sys.exit(2)
     target = Path(update_path or output or "-")
-    text, updated = proposing.render(proposal, Path(output) if output else None,
-                                     Path(update_path) if update_path else None)
+    try:
+        text, updated = proposing.render(proposal, Path(output) if output else None,
+                                         Path(update_path) if update_path else None)
+    except UpdateError as exc:
+        click.echo(f"error: {exc}; nothing written", err=True)
+        sys.exit(2)
     try:
         final = loads(target if target.name != "-" else Path.cwd() / "proposal.yaml", text)
     except DecisionFileError as exc:  # never write a decision file that would not load
         click.echo(f"error: internal error, the proposal does not validate ({exc}); nothing written", err=True)
         sys.exit(2)
     counts = Counter(final.decide(subject_of(f)).action for f in proposal.findings)
+    conflicts = [(f, decided, proposal.decide(f)) for f in proposal.findings
+                 if narrower(decided := final.decide(subject_of(f)), proposal.decide(f))]
     summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
     click.echo(f"propose: {_plural(len(proposal.findings), 'selector')}{': ' + summary if summary else ''}",
                err=True)
@@ -124,16 +142,22 @@ def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | Non
                    f"{_plural(updated.added, 'new selector')} added, {updated.kept} entries kept, "
                    f"{updated.stale} stale", err=True)
         if updated.still_undecided:
-            click.echo(f"{update_path}: {_plural(updated.still_undecided, 'selector')} left undecided: the "
-                       "entry that covers them spans selectors with different proposals", err=True)
+            click.echo(f"{update_path}: {_plural(updated.still_undecided, 'selector')} left undecided: their "
+                       "`undecided` entry covers selectors with different proposals, or other entries share it "
+                       "(anchor, merge key)", err=True)
     click.echo(f"evidence: {_plural(len(g.captures), 'capture')}, {_plural(g.flows, 'flow')}, {g.cross_cluster:,} "
                f"allowed cross-cluster, {g.explained:,} of them through implicit selectors", err=True)
     for line in proposal.warnings:
         click.echo(f"warning: {line}", err=True)
+    for f, decided, proposed in conflicts[:10]:
+        click.echo(f"warning: {f.file}:{f.line}: {f.policy} {f.path} is decided {decided.label}, but the evidence "
+                   f"asks for {proposed.label} ({proposed.reason})", err=True)
+    if len(conflicts) > 10:
+        click.echo(f"warning: {len(conflicts) - 10} more decisions are narrower than the evidence", err=True)
     destination = update_path or output
     if destination is None:
         click.echo(text, nl=False)
-    elif update_path is None or text != Path(update_path).read_text(encoding="utf-8"):
+    elif update_path is None or text != read_text(Path(update_path)):
         try:
             write_atomically(Path(destination), text.encode("utf-8"))
         except OSError as exc:

@@ -75,7 +75,8 @@ def decision_for(finding: Finding, evidence: Evidence | None, span: str) -> Deci
     if evidence is None or not evidence.remote:
         return Decision("local", reason=f"evidence: no cross-cluster flow matched this selector ({span})")
     clusters = tuple(sorted(evidence.enforcing | evidence.remote))
-    peers = ", ".join(name for name, _ in evidence.peers.most_common(5))
+    ranked = sorted(evidence.peers.items(), key=lambda item: (-item[1], item[0]))  # ties: by name, stable
+    peers = ", ".join(name for name, _ in ranked[:5])
     more = len(evidence.peers) + len(evidence.more_peers) - 5
     if more > 0:
         peers += f" and {more} more"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codemod.decisions import Decision, Decisions, Subject
-from codemod.documents import Mapping, Node, Scalar, Sequence, deref, last_leaf_end, parse_stream
+from codemod.documents import Mapping, Scalar, Sequence, deref, last_leaf_end, parse_stream
 from codemod.rule import Finding
 from codemod.sources import absolute
 
@@ -35,6 +35,15 @@ Choose = Callable[[Finding], Decision]  # the decision written into a new entry 
 
 def constant(action: str) -> Choose:
     return lambda _finding: Decision(action)
+
+
+class UpdateError(ValueError):
+    """The decision file cannot be updated as asked (it is left untouched)."""
+
+
+def read_text(path: Path) -> str:
+    """The file's text with its line endings as they are (CRLF stays CRLF)."""
+    return path.read_bytes().decode("utf-8")
 
 
 @dataclass
@@ -127,17 +136,20 @@ def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Ch
     `fill`: an `undecided` entry (as `decisions init` writes them) whose selectors all get the same choice
     takes it in place, since an entry appended after it would never be reached (first match wins).
     """
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     docs = parse_stream(text)
     root = deref(docs[0].root) if docs else None
     if not isinstance(root, Mapping):
-        raise ValueError(f"{path}: not a decision file")
+        raise UpdateError(f"{path}: not a decision file")
     subjects = {subject_of(f) for f in findings if f.rule == IMPLICIT and f.fixable}
     used = [any(decisions.matches(entry, s) for s in subjects) for entry in decisions.entries]
     covered = {s for s in subjects if any(decisions.matches(entry, s) for entry in decisions.entries)}
     new = [g for g in _groups(findings, per_policy) if not any(subject_of(f) in covered for f in g)]
     edits: list[tuple[int, int, str]] = []
     entries = deref(root.get("decisions"))
+    if isinstance(entries, Sequence) and entries.flow and entries.items and (new or fill):
+        raise UpdateError(f"{path}:{entries.line + 1}: `decisions` is a flow-style list ([...]); write it as a "
+                          "block list (one `- match:` per entry) so entries can be added")
     newline = "\r\n" if "\r\n" in text else "\n"
     items = entries.items if isinstance(entries, Sequence) and not entries.flow else []
     for item, in_use in zip(items, used, strict=False):
@@ -166,7 +178,9 @@ def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Ch
                 still_undecided += len(group)
                 continue
             edit = _fill(text, items[index], choose(group[0]), len(group), newline)
-            if edit is not None:
+            if edit is None:
+                still_undecided += len(group)
+            else:
                 edits += edit
                 filled += 1
     out = text
@@ -179,11 +193,11 @@ def update(path: Path, decisions: Decisions, findings: list[Finding], choose: Ch
 def _fill(text: str, item: object, decision: Decision, selectors: int,
           newline: str) -> list[tuple[int, int, str]] | None:
     """Edits that turn one entry's `action: undecided` into `decision`, keeping everything else."""
-    entry = deref(item) if isinstance(item, Node) else None
-    if not isinstance(entry, Mapping):
-        return None
-    key, value = entry.key_node("action"), entry.get("action")
-    if key is None or value is None or entry.get("clusters") is not None:
+    entry = item if isinstance(item, Mapping) else None  # not an alias: its text lives elsewhere
+    if entry is None or entry.anchor is not None:
+        return None  # other entries merge or repeat this one: filling it would decide theirs too
+    key, value = entry.key_node("action"), entry.own("action")
+    if key is None or not isinstance(value, Scalar) or value.anchor is not None or entry.get("clusters") is not None:
         return None
     reason = decision.reason if selectors == 1 else f"{selectors} selectors agree; {decision.reason}"
     extra: list[tuple[str, str]] = []
@@ -230,10 +244,10 @@ def record(path: Path, finding: Finding, action: str) -> None:
     """Put a decision for one selector first in the decision file (first match wins), keeping the rest."""
     from codemod.sources import write_atomically
 
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     root = deref(parse_stream(text)[0].root)
     if not isinstance(root, Mapping):
-        raise ValueError(f"{path}: not a decision file")
+        raise UpdateError(f"{path}: not a decision file")
     entries = deref(root.get("decisions"))
     newline = "\r\n" if "\r\n" in text else "\n"
     if isinstance(entries, Sequence) and not entries.flow and entries.items:
