@@ -291,7 +291,11 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
         base = absolute(Path(output).parent if output else Path.cwd())
         text = todo.init(run.findings, base, todo.constant(action), per_policy)
         if output:
-            Path(output).write_text(text, encoding="utf-8")
+            try:
+                write_atomically(Path(output), text.encode("utf-8"))
+            except OSError as exc:
+                click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+                sys.exit(2)
             click.echo(f"wrote {output}", err=True)
         else:
             click.echo(text, nl=False)

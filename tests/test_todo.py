@@ -180,3 +180,11 @@ def test_init_then_rewrite_reproduces_the_examples_migration(in_tmp: Path) -> No
     strip = re.compile(r"^#   .*\n", re.MULTILINE)  # the explanations quote each file's own reasons
     assert strip.sub("", from_todo.stdout) == strip.sub("", from_hand.stdout)
     assert from_todo.stdout.count("diff --git") == 4
+
+
+def test_init_into_a_missing_folder_is_a_clean_error(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: a}\n"
+                                   "spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}\n"})
+    result = invoke("decisions", "init", "p.yaml", "-o", "missing/todo.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == "error: cannot write missing/todo.yaml: No such file or directory\n"
