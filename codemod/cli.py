@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,7 @@ from codemod import __version__
 if TYPE_CHECKING:
     from codemod.decisions import Decisions
     from codemod.engine import FileResult, Run
+    from codemod.rule import Rule
 
 COLOR = click.Choice(["auto", "always", "never"])
 
@@ -71,6 +72,29 @@ def _breakdown(labels: Iterable[str]) -> str:
     return ": " + ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) if counts else ""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rule_options(command: F) -> F:
+    """--select / --ignore / --target-version, the same on every command that runs rules."""
+    command = click.option("--target-version", "target", type=click.Choice(["1.19", "1.20"]),
+                           help="Only the rules about upgrading to this Cilium version (default: all).")(command)
+    command = click.option("--ignore", multiple=True, metavar="RULE",
+                           help="Skip this rule (repeat, or separate ids with commas).")(command)
+    return click.option("--select", multiple=True, metavar="RULE",
+                        help="Run only this rule (repeat, or separate ids with commas); see `cilium-codemod "
+                        "rules`.")(command)
+
+
+def _rules(select: tuple[str, ...], ignore: tuple[str, ...], target: str | None) -> list[Rule]:
+    from codemod.rule import UnknownRule, choose_rules, load_rules
+
+    try:
+        return choose_rules(load_rules(), select, ignore, target)
+    except UnknownRule as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _plural(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
@@ -90,13 +114,15 @@ def main() -> None:
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help="Decision file: each affected selector also shows the action that applies to it.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
-def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: str) -> None:
+@rule_options
+def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: str, select: tuple[str, ...],
+         ignore: tuple[str, ...], target: str | None) -> None:
     """Report every peer selector that relies on the implicit cluster default, and other upgrade findings."""
     from codemod import engine
-    from codemod.rule import load_rules
 
+    rules = _rules(select, ignore, target)
     decisions = _load_decisions(decisions_path)
-    run = engine.run(paths, load_rules(), decisions, fix=False, progress=_progress)
+    run = engine.run(paths, rules, decisions, fix=False, progress=_progress)
     with_decision = decisions is not None
     if fmt == "json":
         from codemod.render.json import report
@@ -146,13 +172,14 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 @click.option("--interactive", "-i", is_flag=True, help="Review each change on the terminal: y apply, n skip, "
               "a apply the rest of the file, d record a local decision, q quit.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
+@rule_options
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
-            fmt: str, interactive: bool, color: str) -> None:
+            fmt: str, interactive: bool, color: str, select: tuple[str, ...], ignore: tuple[str, ...],
+            target: str | None) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
     from codemod.render.text import finding_line
-    from codemod.rule import load_rules
 
     if write and patch_path:
         raise click.UsageError("--patch writes the dry-run diff; it does not go with --write")
@@ -162,8 +189,8 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     if interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):
         click.echo("error: --interactive needs a terminal (stdin and stdout)", err=True)
         sys.exit(2)
+    rules = _rules(select, ignore, target)
     decisions = _load_decisions(decisions_path)
-    rules = load_rules()
     if decisions is None:
         rules = [r for r in rules if not r.needs_decision]
     run = engine.run(paths, rules, decisions, fix=True, progress=_progress)
@@ -264,17 +291,18 @@ def decisions_validate(file: str) -> None:
 @click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
               help="Bring this decision file up to date: keep every decision made, add new selectors, "
               "flag entries that match nothing any more as STALE.")
+@rule_options
 def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_policy: bool,
-                   update_path: str | None) -> None:
+                   update_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+                   target: str | None) -> None:
     """Write the migration TODO: a decision file with one entry per affected selector."""
     from codemod import engine, todo
-    from codemod.rule import load_rules
     from codemod.sources import absolute, write_atomically
 
     if output and update_path:
         raise click.UsageError("--update rewrites that file in place; it does not go with -o")
     existing = _load_decisions(update_path)
-    run = engine.run(paths, [r for r in load_rules() if r.needs_decision], existing, fix=False)
+    run = engine.run(paths, [r for r in _rules(select, ignore, target) if r.needs_decision], existing, fix=False)
     _report_problems(run)
     if update_path is not None:
         assert existing is not None
@@ -327,16 +355,18 @@ def hook() -> None:
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
-def hook_check(files: tuple[str, ...], decisions_path: str | None) -> None:
+@rule_options
+def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+               target: str | None) -> None:
     """Fail when a file has an undecided implicit selector, or a decided change that is not applied yet."""
     from codemod import engine
     from codemod.render.text import error_line
-    from codemod.rule import load_rules
 
+    rules = _rules(select, ignore, target)
     decisions = _load_decisions(_repo_decisions(decisions_path))
     if not files:
         sys.exit(0)
-    run = engine.run(files, load_rules(), decisions, fix=True)
+    run = engine.run(files, rules, decisions, fix=True)
     problems = [f"{f.file}:{f.line}: undecided: {f.policy} {f.path} ({f.message})"
                 for f in run.findings if f.undecided]
     problems += [f"{r.display}: {_plural(sum(1 for f in r.findings if f.fix), 'decided change')} not applied "
@@ -350,16 +380,18 @@ def hook_check(files: tuple[str, ...], decisions_path: str | None) -> None:
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
-def hook_fix(files: tuple[str, ...], decisions_path: str | None) -> None:
+@rule_options
+def hook_fix(files: tuple[str, ...], decisions_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+             target: str | None) -> None:
     """Apply the decided rewrites to the given files; exit 1 when a file was changed (pre-commit convention)."""
     from codemod import engine
     from codemod.render.text import error_line
-    from codemod.rule import load_rules
 
+    chosen = _rules(select, ignore, target)
     decisions = _load_decisions(_repo_decisions(decisions_path))
     if not files:
         sys.exit(0)
-    rules = [r for r in load_rules() if decisions is not None or not r.needs_decision]
+    rules = [r for r in chosen if decisions is not None or not r.needs_decision]
     run = engine.run(files, rules, decisions, fix=True)
     _write_changes(run)
     for error in run.errors:
@@ -369,9 +401,12 @@ def hook_fix(files: tuple[str, ...], decisions_path: str | None) -> None:
 
 def _register() -> None:
     from codemod.flows_cli import flows, propose
+    from codemod.rules_cli import explain_command, rules_command
 
     main.add_command(propose)
     main.add_command(flows)
+    main.add_command(rules_command)
+    main.add_command(explain_command)
 
 
 _register()

@@ -15,7 +15,7 @@ from codemod.decisions import Decisions
 from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans
 from codemod.edits import Op, TextEdit, Unsafe, apply_edits
 from codemod.planner import Planner
-from codemod.rule import Context, Finding, Rule
+from codemod.rule import Context, Finding, Rule, describe
 from codemod.sources import (
     TEMPLATE_REASON,
     FileError,
@@ -165,12 +165,18 @@ def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
         for policy in doc_policies:
             if visit is not None:
                 visit(policy, context)
-            policy_findings = [f for rule in rules for f in rule.check(policy, context)]
+            policy_findings = [_with_severity(f, rule) for rule in rules for f in rule.check(policy, context)]
             findings += policy_findings
             if result is not None:
                 result.verdicts.append(_verdict(policy, policy_findings))
     findings.sort(key=lambda f: (f.document, f.line, f.rule))
     return findings
+
+
+def _with_severity(finding: Finding, rule: Rule) -> Finding:
+    if not finding.severity:
+        finding.severity = describe(rule).severity
+    return finding
 
 
 def _verdict(policy: Policy, findings: Iterable[Finding]) -> PolicyVerdict:

@@ -33,7 +33,7 @@ class Finding:
     deny: bool | None = None
     decision: Decision | None = None  # implicit selectors only
     fix: list[Op] = field(default_factory=list)
-    severity: str = "warning"  # "info" findings are reported but never hold the exit status at 1
+    severity: str = ""  # error | warning | info (never holds the exit status at 1); "" takes the rule's
     fixable: bool = False  # the tool can rewrite it (given a decision, for implicit selectors)
     source: str = ""  # the node as written (shown by `decisions init` above each entry)
 
@@ -79,6 +79,12 @@ class Context:
 
 
 class Rule(Protocol):
+    """Required: `id` (stable, kebab-case), a one-line `summary`, `fixable` (it rewrites; otherwise it only
+    reports), `needs_decision`, and `check`. Optional, with defaults for third-party rules: `severity`
+    (error | warning | info; "warning"), `versions` (the Cilium versions whose upgrade it is about;
+    ("1.19", "1.20")), `kinds` (the manifest kinds it looks at; the three policy kinds), `explanation`, and
+    a `before`/`after` example for `cilium-codemod explain`."""
+
     id: str
     summary: str
     fixable: bool
@@ -88,6 +94,37 @@ class Rule(Protocol):
 
 
 ENTRY_POINT_GROUP = "cilium_codemod.rules"
+SEVERITIES = ("error", "warning", "info")
+VERSIONS = ("1.19", "1.20")
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What `cilium-codemod rules` and `explain` show about a rule, defaults filled in."""
+
+    id: str
+    summary: str
+    severity: str
+    fixable: bool
+    needs_decision: bool
+    versions: tuple[str, ...]
+    kinds: tuple[str, ...]
+    explanation: str
+    before: str
+    after: str
+    origin: str  # "built-in", or the distribution that registered it
+
+
+def describe(rule: Rule, origin: str = "built-in") -> RuleInfo:
+    from codemod.cilium import KINDS
+
+    severity = str(getattr(rule, "severity", "warning"))
+    return RuleInfo(
+        id=rule.id, summary=rule.summary, severity=severity if severity in SEVERITIES else "warning",
+        fixable=bool(rule.fixable), needs_decision=bool(rule.needs_decision),
+        versions=tuple(getattr(rule, "versions", VERSIONS)), kinds=tuple(getattr(rule, "kinds", KINDS)),
+        explanation=str(getattr(rule, "explanation", "") or rule.summary).strip(),
+        before=str(getattr(rule, "before", "")), after=str(getattr(rule, "after", "")), origin=origin)
 
 
 def load_rules() -> list[Rule]:
@@ -102,5 +139,27 @@ def load_rules() -> list[Rule]:
         rule = entry.load()()
         if rule.id not in known:
             known.add(rule.id)
+            ORIGINS[rule.id] = entry.dist.name if entry.dist is not None else entry.value
             found.append(rule)
     return found
+
+
+ORIGINS: dict[str, str] = {}  # third-party rule id -> the distribution that registered it
+
+
+class UnknownRule(ValueError):
+    pass
+
+
+def choose_rules(rules: list[Rule], select: Iterable[str] = (), ignore: Iterable[str] = (),
+                 target: str | None = None) -> list[Rule]:
+    """The rules a run uses: `select` (all when empty) minus `ignore`, limited to those about `target`.
+    Ids are exact; a comma-separated list counts as several."""
+    known = {rule.id for rule in rules}
+    chosen = {i for item in select for i in item.split(",") if i}
+    dropped = {i for item in ignore for i in item.split(",") if i}
+    unknown = sorted((chosen | dropped) - known)
+    if unknown:
+        raise UnknownRule(f"unknown rule {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return [r for r in rules if (not chosen or r.id in chosen) and r.id not in dropped
+            and (target is None or target in describe(r).versions)]

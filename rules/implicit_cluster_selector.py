@@ -26,6 +26,33 @@ class ImplicitClusterSelector:
     summary = "peer selector relies on the implicit cluster default (local-only on Cilium 1.19)"
     fixable = True
     needs_decision = True
+    severity = "warning"
+    versions = ("1.19", "1.20")
+    explanation = """
+Cilium 1.19 turns `policy-default-local-cluster` on: the agent adds
+`io.cilium.k8s.policy.cluster=<local cluster>` to every peer selector (fromEndpoints, toEndpoints,
+fromNodes, toNodes, and NetworkPolicy from/to peers) that does not name a cluster itself. In a ClusterMesh
+such a peer silently stops matching the other clusters: cross-cluster traffic is dropped, and a deny
+rule stops denying remote clusters. The decision file says what each peer should match; the rewrite
+makes it explicit: all clusters (an `Exists` expression), named clusters (a label, or an `In`
+expression), or local (unchanged, and then deliberate). Policy subjects are never affected.
+"""
+    before = """
+ingress:
+  - fromEndpoints:
+      - matchLabels:
+          app: frontend
+"""
+    after = """
+# decision: all-clusters
+ingress:
+  - fromEndpoints:
+      - matchLabels:
+          app: frontend
+        matchExpressions:
+          - key: io.cilium.k8s.policy.cluster
+            operator: Exists
+"""
 
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         for peer in peers(policy):

@@ -18,6 +18,28 @@ class InvalidClusterWildcard:
     summary = 'a "*" cluster label value is invalid; all clusters is an Exists expression'
     fixable = True
     needs_decision = False
+    severity = "error"
+    versions = ("1.19", "1.20")
+    explanation = """
+Label values have no wildcard: the CRD pattern and the agent both reject `"*"`, so a policy that followed
+upgrade write-ups recommending `io.cilium.k8s.policy.cluster: "*"` is refused. "All clusters" is an
+`Exists` expression on the same key; the rewrite repairs every shape (matchLabels, In/NotIn values),
+keeping the key's prefix.
+"""
+    before = """
+fromEndpoints:
+  - matchLabels:
+      app: frontend
+      io.cilium.k8s.policy.cluster: "*"
+"""
+    after = """
+fromEndpoints:
+  - matchLabels:
+      app: frontend
+    matchExpressions:
+      - key: io.cilium.k8s.policy.cluster
+        operator: Exists
+"""
 
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         keys = {CLUSTER_KEY} if policy.kind == KNP else CILIUM_CLUSTER_KEYS

@@ -16,6 +16,22 @@ class IpBlockPeer:
     summary = "NetworkPolicy ingress ipBlock peer: no cluster selector possible; agent quirk admits local pods"
     fixable = False
     needs_decision = False
+    severity = "info"
+    versions = ("1.19",)
+    explanation = """
+A NetworkPolicy ingress peer that is only an `ipBlock` cannot carry a cluster selector, so nothing in the
+file can make it explicit. Cilium 1.18/1.19-era agents also admit same-namespace local pods through such a
+peer. Informational: it never holds the exit status at 1.
+"""
+    before = """
+ingress:
+  - from:
+      - ipBlock:
+          cidr: 10.40.0.0/24
+"""
+    after = """
+# unchanged: review by hand
+"""
 
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         if policy.kind != KNP:

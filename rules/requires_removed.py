@@ -14,6 +14,25 @@ class RequiresRemoved:
     summary = "fromRequires/toRequires are removed in Cilium 1.19; the policy is rejected"
     fixable = False
     needs_decision = False
+    severity = "error"
+    versions = ("1.19", "1.20")
+    explanation = """
+`fromRequires` and `toRequires` are removed in Cilium 1.19 (the CRD allows no items), so the API server
+rejects a policy that still uses them. Move each requirement into the peer selectors it was meant to
+narrow. Reported only: how to merge a requirement into each peer is a judgement call.
+"""
+    before = """
+ingress:
+  - fromEndpoints:
+      - matchLabels: {app: api}
+    fromRequires:
+      - matchLabels: {env: prod}
+"""
+    after = """
+ingress:
+  - fromEndpoints:
+      - matchLabels: {app: api, env: prod}
+"""
 
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         if policy.kind == KNP:

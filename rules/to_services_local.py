@@ -14,6 +14,31 @@ class ToServicesLocal:
     summary = "toServices peer turns local-cluster-only at runtime on Cilium 1.19; use toEndpoints"
     fixable = False
     needs_decision = False
+    severity = "warning"
+    versions = ("1.19", "1.20")
+    explanation = """
+A `toServices` peer naming a service with a pod selector is turned into a generated `toEndpoints` peer by
+the agent at runtime, and on Cilium 1.19 that generated peer matches the local cluster only. No label in
+the policy can change it (Cilium's own inspect command misses it too): switch to `toEndpoints` with the
+service's pod labels, and decide its clusters like any other peer. Reported only.
+"""
+    before = """
+egress:
+  - toServices:
+      - k8sService:
+          serviceName: payments
+          namespace: shop
+"""
+    after = """
+egress:
+  - toEndpoints:
+      - matchLabels:
+          k8s:io.kubernetes.pod.namespace: shop
+          app.kubernetes.io/name: payments
+        matchExpressions:
+          - key: io.cilium.k8s.policy.cluster
+            operator: Exists
+"""
 
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         if policy.kind == KNP:
