@@ -6,7 +6,7 @@ Every rule here traces to `shared/docs/cilium-facts.md` §1; when Cilium changes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from codemod.documents import Document, Mapping, Node, Path, Scalar, Sequence, deref
@@ -19,6 +19,8 @@ CNP = "CiliumNetworkPolicy"
 CCNP = "CiliumClusterwideNetworkPolicy"
 KNP = "NetworkPolicy"
 KINDS = (CNP, CCNP, KNP)
+# Cluster-scoped kinds: their metadata.namespace, if written, means nothing.
+CLUSTER_SCOPED = frozenset({CCNP, "CiliumBGPPeeringPolicy", "CiliumLoadBalancerIPPool", "CiliumBGPClusterConfig"})
 _GROUPS = {CNP: "cilium.io/", CCNP: "cilium.io/", KNP: "networking.k8s.io/"}
 
 # Per rule section: (direction, deny, peer-selector fields). Subjects (endpointSelector, nodeSelector) are
@@ -42,7 +44,8 @@ def text_of(node: Node | None) -> str | None:
 
 @dataclass
 class Policy:
-    """One policy manifest inside a document (the document itself, or an item of a `List`)."""
+    """One manifest inside a document (the document itself, or an item of a `List`): a policy, or another
+    kind a rule asked for."""
 
     document: Document
     kind: str
@@ -78,26 +81,33 @@ class Peer:
 
 def policies(doc: Document) -> Iterator[Policy]:
     """The policies a document holds, `kind: List` items included."""
-    yield from _policies_in(doc, deref(doc.root), ())
+    yield from manifests(doc, KINDS)
 
 
-def _policies_in(doc: Document, node: Node | None, path: Path) -> Iterator[Policy]:
+def manifests(doc: Document, kinds: Iterable[str]) -> Iterator[Policy]:
+    """The manifests of these kinds a document holds (`kind: List` items included); a kind that belongs to
+    a known API group must carry that group, a Cilium kind the `cilium.io` one."""
+    yield from _manifests_in(doc, deref(doc.root), (), frozenset(kinds))
+
+
+def _manifests_in(doc: Document, node: Node | None, path: Path, kinds: frozenset[str]) -> Iterator[Policy]:
     if not isinstance(node, Mapping):
         return
     kind = text_of(node.get("kind")) or ""
     api = text_of(node.get("apiVersion"))
-    if kind == "List" or (kind.endswith("List") and kind[:-4] in KINDS):
+    if kind == "List" or (kind.endswith("List") and kind[:-4] in kinds):
         items = deref(node.get("items"))
         if isinstance(items, Sequence):
             for i, item in enumerate(items.items):
-                yield from _policies_in(doc, deref(item), (*path, "items", i))
+                yield from _manifests_in(doc, deref(item), (*path, "items", i), kinds)
         return
-    if kind not in KINDS or (api is not None and not api.startswith(_GROUPS[kind])):
+    group = _GROUPS.get(kind, "cilium.io/" if kind.startswith("Cilium") else None)
+    if kind not in kinds or (api is not None and group is not None and not api.startswith(group)):
         return
     meta = deref(node.get("metadata"))
     name = text_of(meta.get("name")) if isinstance(meta, Mapping) else None
     namespace = text_of(meta.get("namespace")) if isinstance(meta, Mapping) else None
-    yield Policy(doc, kind, None if kind == CCNP else namespace, name or "", path, node)
+    yield Policy(doc, kind, None if kind in CLUSTER_SCOPED else namespace, name or "", path, node)
 
 
 def rules_of(policy: Policy) -> Iterator[tuple[Path, Mapping]]:

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.cilium import Policy, policies
+from codemod.cilium import KINDS, Policy, manifests
 from codemod.decisions import Decisions
 from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans
 from codemod.edits import Op, TextEdit, Unsafe, apply_edits
 from codemod.planner import Planner
 from codemod.rule import Context, Finding, Rule, describe
 from codemod.sources import (
+    POLICY_WORD,
     TEMPLATE_REASON,
     FileError,
     Skipped,
@@ -117,7 +118,7 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
 
 def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
                 visit: Visit | None) -> FileResult:
-    read = read_source(path)
+    read = read_source(path, _words(rules))
     if read is None:
         return FileResult(str(path))
     if isinstance(read, Skipped):
@@ -155,22 +156,38 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
 def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
                      result: FileResult | None, visit: Visit | None = None) -> list[Finding] | None:
     findings: list[Finding] = []
+    by_kind = _rules_by_kind(rules)
     for doc in docs:
-        doc_policies = list(policies(doc))
+        doc_policies = list(manifests(doc, by_kind))
         if doc_policies and doc.duplicate_keys:
             key, line = doc.duplicate_keys[0]
             if result is not None:
                 result.errors.append(FileError(context.display, line, f"duplicate key {key!r}"))
             return None
         for policy in doc_policies:
-            if visit is not None:
+            if visit is not None and policy.kind in KINDS:
                 visit(policy, context)
-            policy_findings = [_with_severity(f, rule) for rule in rules for f in rule.check(policy, context)]
+            policy_findings = [_with_severity(f, rule) for rule in by_kind[policy.kind]
+                               for f in rule.check(policy, context)]
             findings += policy_findings
-            if result is not None:
+            if result is not None and policy.kind in KINDS:
                 result.verdicts.append(_verdict(policy, policy_findings))
     findings.sort(key=lambda f: (f.document, f.line, f.rule))
     return findings
+
+
+def _rules_by_kind(rules: list[Rule]) -> dict[str, list[Rule]]:
+    """Kind -> the rules that look at it; the policy kinds are always read (verdicts, `visit`)."""
+    out: dict[str, list[Rule]] = {kind: [] for kind in KINDS}
+    for rule in rules:
+        for kind in describe(rule).kinds:
+            out.setdefault(kind, []).append(rule)
+    return out
+
+
+def _words(rules: list[Rule]) -> tuple[bytes, ...]:
+    """Bytes a file must contain to hold a manifest any rule looks at (every policy kind says NetworkPolicy)."""
+    return (POLICY_WORD, *sorted({k.encode() for k in _rules_by_kind(rules) if b"NetworkPolicy" not in k.encode()}))
 
 
 def _with_severity(finding: Finding, rule: Rule) -> Finding:

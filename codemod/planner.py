@@ -337,8 +337,21 @@ class Planner:
             return [TextEdit(line_end, line_end, entry + ",")]
         return [TextEdit(end, end, ","), TextEdit(line_end, line_end, entry)]
 
+    def _quoted_like(self, old: Node, value: object, rendered: str) -> str:
+        """A string replacing a quoted scalar keeps its quotes (`"cilium.io/v2alpha1"` → `"cilium.io/v2"`);
+        an empty string's quotes are no style, only a necessity."""
+        quote = self.text[old.start:old.start + 1]
+        if not isinstance(old, Scalar) or not old.value or not isinstance(value, str) or \
+                quote not in ("'", '"') or self.text[old.end - 1:old.end] != quote:
+            return rendered
+        if quote == '"':
+            import json
+
+            return json.dumps(value, ensure_ascii=False)
+        return "'" + value.replace("'", "''") + "'"
+
     def _replace_node(self, node: Scalar, value: object) -> list[TextEdit]:
-        rendered = flow_text(value, self.style)
+        rendered = self._quoted_like(node, value, flow_text(value, self.style))
         if node.start == node.end:
             return [TextEdit(node.start, node.end, " " + rendered)]
         return [TextEdit(node.start, node.end, rendered)]
@@ -359,7 +372,7 @@ class Planner:
             if ":" not in self.text[key_node.end:max(old.start, key_node.end + 1)]:
                 return [TextEdit(key_node.end, key_node.end, ": " + rendered)]
             return [TextEdit(old.start, old.end, " " + rendered)]
-        return [TextEdit(old.start, old.end, rendered)]
+        return [TextEdit(old.start, old.end, self._quoted_like(old, value, rendered))]
 
     def _comments_in(self, start: int, end: int) -> str:
         """The comments inside text about to be replaced, re-emitted so none is lost: one on the first line

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,8 +156,9 @@ def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path |
             yield path  # regular files only: no symbolic links, FIFOs or devices
 
 
-def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
-    """Read and decode one file; None when it cannot hold a policy and needs no further look."""
+def read_source(path: Path, words: Iterable[bytes] = (POLICY_WORD,)) -> SourceFile | Skipped | FileError | None:
+    """Read and decode one file; None when it holds none of `words` (the kinds the rules look at) and needs
+    no further look."""
     shown = display_path(path)
     if path.is_symlink():
         return Skipped(shown, "symbolic link (not followed)")
@@ -167,7 +168,7 @@ def read_source(path: Path) -> SourceFile | Skipped | FileError | None:
         raw = path.read_bytes()
     except OSError as exc:
         return FileError(shown, None, f"cannot read: {exc.strerror or exc}")
-    if POLICY_WORD not in raw:
+    if not any(word in raw for word in words):
         return None
     bom = raw.startswith(BOM.encode("utf-8"))
     try:
