@@ -76,11 +76,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def rule_options(command: F) -> F:
-    """--select / --ignore / --target-version, the same on every command that runs rules."""
+    """--select / --ignore / --target-version / --values, the same on every command that runs rules."""
     command = click.option("--target-version", "target", type=click.Choice(["1.19", "1.20"]),
                            help="Only the rules about upgrading to this Cilium version (default: all).")(command)
     command = click.option("--ignore", multiple=True, metavar="RULE",
                            help="Skip this rule (repeat, or separate ids with commas).")(command)
+    command = click.option("--values", "values", multiple=True, type=click.Path(), metavar="FILE",
+                           help="Read this file as Cilium Helm values whatever its name (files named like "
+                           "*values*.yaml are). Repeat for several.")(command)
     return click.option("--select", multiple=True, metavar="RULE",
                         help="Run only this rule (repeat, or separate ids with commas); see `cilium-codemod "
                         "rules`.")(command)
@@ -116,13 +119,13 @@ def main() -> None:
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 @rule_options
 def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: str, select: tuple[str, ...],
-         ignore: tuple[str, ...], target: str | None) -> None:
+         ignore: tuple[str, ...], target: str | None, values: tuple[str, ...]) -> None:
     """Report every peer selector that relies on the implicit cluster default, and other upgrade findings."""
     from codemod import engine
 
     rules = _rules(select, ignore, target)
     decisions = _load_decisions(decisions_path)
-    run = engine.run(paths, rules, decisions, fix=False, progress=_progress)
+    run = engine.run(paths, rules, decisions, fix=False, progress=_progress, values=values)
     with_decision = decisions is not None
     if fmt == "json":
         from codemod.render.json import report
@@ -175,7 +178,7 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 @rule_options
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
             fmt: str, interactive: bool, color: str, select: tuple[str, ...], ignore: tuple[str, ...],
-            target: str | None) -> None:
+            target: str | None, values: tuple[str, ...]) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
@@ -193,7 +196,7 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     decisions = _load_decisions(decisions_path)
     if decisions is None:
         rules = [r for r in rules if not r.needs_decision]
-    run = engine.run(paths, rules, decisions, fix=True, progress=_progress)
+    run = engine.run(paths, rules, decisions, fix=True, progress=_progress, values=values)
     if interactive:
         from codemod.interactive import review
 
@@ -294,7 +297,7 @@ def decisions_validate(file: str) -> None:
 @rule_options
 def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_policy: bool,
                    update_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-                   target: str | None) -> None:
+                   target: str | None, values: tuple[str, ...]) -> None:
     """Write the migration TODO: a decision file with one entry per affected selector."""
     from codemod import engine, todo
     from codemod.sources import absolute, write_atomically
@@ -302,7 +305,8 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
     if output and update_path:
         raise click.UsageError("--update rewrites that file in place; it does not go with -o")
     existing = _load_decisions(update_path)
-    run = engine.run(paths, [r for r in _rules(select, ignore, target) if r.needs_decision], existing, fix=False)
+    run = engine.run(paths, [r for r in _rules(select, ignore, target) if r.needs_decision], existing, fix=False,
+                     values=values)
     _report_problems(run)
     if update_path is not None:
         assert existing is not None
@@ -357,7 +361,7 @@ def hook() -> None:
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
 @rule_options
 def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-               target: str | None) -> None:
+               target: str | None, values: tuple[str, ...]) -> None:
     """Fail when a file has an undecided implicit selector, or a decided change that is not applied yet."""
     from codemod import engine
     from codemod.render.text import error_line
@@ -366,7 +370,7 @@ def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple
     decisions = _load_decisions(_repo_decisions(decisions_path))
     if not files:
         sys.exit(0)
-    run = engine.run(files, rules, decisions, fix=True)
+    run = engine.run(files, rules, decisions, fix=True, values=values)
     problems = [f"{f.file}:{f.line}: undecided: {f.policy} {f.path} ({f.message})"
                 for f in run.findings if f.undecided]
     problems += [f"{r.display}: {_plural(sum(1 for f in r.findings if f.fix), 'decided change')} not applied "
@@ -382,7 +386,7 @@ def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
 @rule_options
 def hook_fix(files: tuple[str, ...], decisions_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-             target: str | None) -> None:
+             target: str | None, values: tuple[str, ...]) -> None:
     """Apply the decided rewrites to the given files; exit 1 when a file was changed (pre-commit convention)."""
     from codemod import engine
     from codemod.render.text import error_line
@@ -392,7 +396,7 @@ def hook_fix(files: tuple[str, ...], decisions_path: str | None, select: tuple[s
     if not files:
         sys.exit(0)
     rules = [r for r in chosen if decisions is not None or not r.needs_decision]
-    run = engine.run(files, rules, decisions, fix=True)
+    run = engine.run(files, rules, decisions, fix=True, values=values)
     _write_changes(run)
     for error in run.errors:
         click.echo(error_line(error))

@@ -58,7 +58,19 @@ class ReplaceEntry:
     value: object
 
 
-Op = Append | Insert | Delete | Replace | ReplaceEntry
+@dataclass(frozen=True)
+class Nest:
+    """Move the entries `keys` of the block mapping at `path` under its child mapping `under` (created where
+    the first of them stood, or the one already there): the entries keep their text, comments and order,
+    one indentation step deeper. How Helm values keys are moved to a new parent key."""
+
+    document: int
+    path: Path
+    keys: tuple[str, ...]
+    under: str
+
+
+Op = Append | Insert | Delete | Replace | ReplaceEntry | Nest
 
 
 def remove_entry(document: int, path: Path, mapping: Mapping, key: str) -> Op:
@@ -111,6 +123,12 @@ def apply_to_data(data: object, op: Op) -> None:
     elif isinstance(op, ReplaceEntry):
         del container[last]  # type: ignore[attr-defined]
         container[op.key] = op.value  # type: ignore[index]
+    elif isinstance(op, Nest):
+        mapping = container[last]  # type: ignore[index]
+        moved = {k: mapping.pop(k) for k in op.keys if k in mapping}
+        if mapping.get(op.under) is None:
+            mapping[op.under] = {}
+        mapping[op.under].update(moved)
     else:
         container[last] = op.value  # type: ignore[index]
 

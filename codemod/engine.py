@@ -14,6 +14,8 @@ from codemod.cilium import KINDS, Policy, manifests
 from codemod.decisions import Decisions
 from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans
 from codemod.edits import Op, TextEdit, Unsafe, apply_edits
+from codemod.helm import HELM_VALUES, is_values_name, values_in
+from codemod.helm import WORDS as HELM_WORDS
 from codemod.planner import Planner
 from codemod.rule import Context, Finding, Rule, describe
 from codemod.sources import (
@@ -22,6 +24,7 @@ from codemod.sources import (
     FileError,
     Skipped,
     SourceFile,
+    absolute,
     discover,
     display_path,
     has_template_tag,
@@ -88,11 +91,12 @@ Visit = Callable[[Policy, Context], None]
 
 
 def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool,
-        progress: Progress | None = None, visit: Visit | None = None) -> Run:
+        progress: Progress | None = None, visit: Visit | None = None, values: Sequence[str] = ()) -> Run:
     """Every file under `paths`, in a stable order; `progress` may wrap the list to show how far it got;
     `visit` sees every policy checked (for commands that need more than findings, such as `propose`)."""
     result = Run()
-    found_all = list(discover(list(paths)))
+    forced = frozenset(absolute(v) for v in values)  # files named with --values: Helm values whatever their name
+    found_all = list(discover([*paths, *(v for v in values if v not in paths)]))
     for found in progress(found_all) if progress is not None else found_all:
         if isinstance(found, Skipped):
             result.files.append(FileResult(found.file, skipped=[found]))
@@ -100,15 +104,16 @@ def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fi
         if isinstance(found, FileError):
             result.files.append(FileResult(found.file, errors=[found]))
             continue
-        result.files.append(check_file(found, rules, decisions, fix, visit))
+        result.files.append(check_file(found, rules, decisions, fix, visit, absolute(found) in forced))
     return result
 
 
 def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
-               visit: Visit | None = None) -> FileResult:
-    """One file, whatever it holds: a failure here becomes that file's error, never the run's end."""
+               visit: Visit | None = None, values_file: bool = False) -> FileResult:
+    """One file, whatever it holds: a failure here becomes that file's error, never the run's end.
+    `values_file`: read it as Helm values whatever its name."""
     try:
-        return _check_file(path, rules, decisions, fix, visit)
+        return _check_file(path, rules, decisions, fix, visit, values_file or is_values_name(path))
     except RecursionError:
         return FileResult(display_path(path), errors=[FileError(display_path(path), None, "nested too deeply")])
     except Exception as exc:  # a plugin rule or an unforeseen input: report it, go on with the other files
@@ -117,8 +122,9 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
 
 
 def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
-                visit: Visit | None) -> FileResult:
-    read = read_source(path, _words(rules))
+                visit: Visit | None, values_file: bool) -> FileResult:
+    values_file = values_file and HELM_VALUES in _rules_by_kind(rules)
+    read = read_source(path, _words(rules), always=values_file)
     if read is None:
         return FileResult(str(path))
     if isinstance(read, Skipped):
@@ -140,7 +146,7 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         if reason is not None:
             result.skipped.append(Skipped(source.display, reason))
             return result
-    context = Context(source.path, source.display, decisions, source.text)
+    context = Context(source.path, source.display, decisions, source.text, values_file)
     found = _check_documents(docs, rules, context, result, visit)
     if found is None:
         return result
@@ -159,6 +165,8 @@ def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
     by_kind = _rules_by_kind(rules)
     for doc in docs:
         doc_policies = list(manifests(doc, by_kind))
+        if HELM_VALUES in by_kind:
+            doc_policies += values_in(doc, context.values_file)
         if doc_policies and doc.duplicate_keys:
             key, line = doc.duplicate_keys[0]
             if result is not None:
@@ -187,7 +195,11 @@ def _rules_by_kind(rules: list[Rule]) -> dict[str, list[Rule]]:
 
 def _words(rules: list[Rule]) -> tuple[bytes, ...]:
     """Bytes a file must contain to hold a manifest any rule looks at (every policy kind says NetworkPolicy)."""
-    return (POLICY_WORD, *sorted({k.encode() for k in _rules_by_kind(rules) if b"NetworkPolicy" not in k.encode()}))
+    kinds = _rules_by_kind(rules)
+    words = {k.encode() for k in kinds if b"NetworkPolicy" not in k.encode() and k != HELM_VALUES}
+    if HELM_VALUES in kinds:
+        words.update(HELM_WORDS)
+    return (POLICY_WORD, *sorted(words))
 
 
 def _with_severity(finding: Finding, rule: Rule) -> Finding:

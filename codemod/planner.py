@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from codemod.documents import Alias, Document, Mapping, Node, Path, Scalar, Sequence, deref, last_leaf_end, walk
-from codemod.edits import Append, Delete, Insert, Op, Replace, ReplaceEntry, TextEdit, Unsafe, build_missing
+from codemod.edits import Append, Delete, Insert, Nest, Op, Replace, ReplaceEntry, TextEdit, Unsafe, build_missing
 from codemod.style import (
     RawMapping,
     RawText,
@@ -89,7 +89,8 @@ def _raw_apply(root: object, path: Path, op: Op, style: Style) -> None:
             container.pairs.append((scalar_text(part, style), build_missing(parents[i + 1:], last, op)))
             return
         container = child
-    if not isinstance(container, RawMapping) and not (isinstance(container, list) and isinstance(last, int)):
+    if isinstance(op, Nest) or (not isinstance(container, RawMapping)
+                                and not (isinstance(container, list) and isinstance(last, int))):
         raise Unsafe("cannot change this aliased value in place", None)
     if isinstance(op, Append):
         existing = _raw_get(container, last)
@@ -115,6 +116,11 @@ def _raw_apply(root: object, path: Path, op: Op, style: Style) -> None:
         container[last] = op.value
     else:
         raise Unsafe("this change cannot be made inside an expanded alias", None)
+
+
+def _shift(text: str, by: int) -> str:
+    """Every non-blank line `by` columns deeper (block scalars keep their relative indentation)."""
+    return "".join((" " * by + line) if line.strip() else line for line in text.splitlines(keepends=True))
 
 
 class Planner:
@@ -195,6 +201,8 @@ class Planner:
             return self._add_key(container, str(last), op.value)
         if isinstance(op, Delete):
             return self._delete(container, str(last))
+        if isinstance(op, Nest):
+            return self._nest(container, str(last), op.keys, op.under)
         if isinstance(op, ReplaceEntry):
             return self._replace_entry(container, str(last), op.key, op.value)
         if isinstance(container, Sequence) and isinstance(last, int):
@@ -462,6 +470,51 @@ class Planner:
 
     def _last_leaf_end(self, node: Node) -> int:
         return last_leaf_end(node, self.text)
+
+    # -- nesting entries under a new parent key ----------------------------------------------------------
+
+    def _nest(self, parent: Node | None, name: str, keys: tuple[str, ...], under: str) -> list[TextEdit]:
+        mapping = deref(parent.get(name)) if isinstance(parent, Mapping) else None
+        if not isinstance(mapping, Mapping) or mapping.flow or not mapping.pairs:
+            raise Unsafe(f"{name} is not a block mapping", parent.line + 1 if parent else None)
+        if mapping.shared:
+            raise Unsafe(f"{name} is the anchor &{mapping.anchor}, also used elsewhere", mapping.line + 1)
+        moved = [(k, v) for k, v in mapping.pairs if isinstance(k, Scalar) and k.value in keys]
+        if not moved:
+            return []
+        column = mapping.pairs[0][0].column
+        spans = [self._entry_span(k, v, column) for k, v in moved]
+        existing = deref(mapping.get(under))
+        if existing is None:
+            step = self.style.map_step
+            text = "".join(_shift(self._line_text(start, end), step) for start, end in spans)
+            newline = self._newline_at(spans[0][0])
+            block = " " * column + scalar_text(under, self.style) + ":" + newline + text
+            return [TextEdit(spans[0][0], spans[0][1], block), *(TextEdit(a, b, "") for a, b in spans[1:])]
+        if not isinstance(existing, Mapping) or existing.flow or not existing.pairs:
+            raise Unsafe(f"{under} is not a block mapping", existing.line + 1)
+        shift = existing.pairs[0][0].column - column
+        at = self._line_after(self._last_leaf_end(existing), None)
+        text = "".join(_shift(self._line_text(start, end), shift) for start, end in spans)
+        if at == len(self.text) and not self.text.endswith("\n"):
+            text = self._newline_at(at - 1) + text.rstrip("\r\n")
+        return [*(TextEdit(a, b, "") for a, b in spans), TextEdit(at, at, text)]
+
+    def _entry_span(self, key: Node, value: Node, column: int) -> tuple[int, int]:
+        """From the start of the entry's first line (own comment lines above it included) to the start of the
+        line after its value (its trailing comment included)."""
+        start = self.text.rfind("\n", 0, key.start) + 1
+        while start > 0:
+            previous = self.text.rfind("\n", 0, start - 1) + 1
+            line = self.text[previous:start].rstrip("\r\n")
+            if not line.strip().startswith("#") or len(line) - len(line.lstrip(" ")) != column:
+                break
+            start = previous
+        return start, self._line_after(self._last_leaf_end(value), None)
+
+    def _line_text(self, start: int, end: int) -> str:
+        text = self.text[start:end]
+        return text if text.endswith("\n") else text + self.style.newline
 
     def _line_after(self, pos: int, indent: int | None) -> int:
         """Start of the line after `pos`; with `indent`, also past the comment lines right below that are

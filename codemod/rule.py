@@ -63,6 +63,7 @@ class Context:
     display: str
     decisions: Decisions | None = None
     text: str = ""  # the file's text, so findings can quote what they point at
+    values_file: bool = False  # a bare Helm values file (by its name, or named with --values)
 
     def decide(self, peer: Peer) -> Decision:
         if self.decisions is None:

@@ -156,9 +156,10 @@ def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path |
             yield path  # regular files only: no symbolic links, FIFOs or devices
 
 
-def read_source(path: Path, words: Iterable[bytes] = (POLICY_WORD,)) -> SourceFile | Skipped | FileError | None:
+def read_source(path: Path, words: Iterable[bytes] = (POLICY_WORD,),
+                always: bool = False) -> SourceFile | Skipped | FileError | None:
     """Read and decode one file; None when it holds none of `words` (the kinds the rules look at) and needs
-    no further look."""
+    no further look, unless `always` (a Helm values file, known by its name)."""
     shown = display_path(path)
     if path.is_symlink():
         return Skipped(shown, "symbolic link (not followed)")
@@ -168,7 +169,7 @@ def read_source(path: Path, words: Iterable[bytes] = (POLICY_WORD,)) -> SourceFi
         raw = path.read_bytes()
     except OSError as exc:
         return FileError(shown, None, f"cannot read: {exc.strerror or exc}")
-    if not any(word in raw for word in words):
+    if not always and not any(word in raw for word in words):
         return None
     bom = raw.startswith(BOM.encode("utf-8"))
     try:

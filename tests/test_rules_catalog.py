@@ -16,7 +16,9 @@ from codemod.rule import describe, load_rules
 from tests.conftest import EXAMPLES, ROOT, invoke
 
 BUILTIN_IDS = ["implicit-cluster-selector", "invalid-cluster-wildcard", "requires-removed", "to-services-local",
-               "ipblock-peer", "bgp-v1-removed", "kafka-l7-deprecated", "lb-ippool-v2alpha1"]
+               "ipblock-peer", "kafka-l7-deprecated", "bgp-v1-removed", "lb-ippool-v2alpha1",
+               "strict-mode-egress-keys", "helm-renamed-keys", "helm-removed-keys", "mesh-auth-default",
+               "policy-default-local-cluster"]
 
 
 def test_every_builtin_rule_describes_itself() -> None:
