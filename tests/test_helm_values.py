@@ -1,0 +1,304 @@
+"""Helm values rules, before/after byte for byte, in every place values live: a bare values file, an
+umbrella chart's `cilium:`, a Flux HelmRelease and an Argo CD Application. Each rewritten fixture must load
+and show the new keys holding the old values; a second run changes nothing; comments are kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import CORPUS, invoke, write_files
+
+Keys = tuple[str | int, ...]
+
+CASES: list[tuple[str, str, str, str, list[tuple[Keys, Keys]]]] = [
+    ("strict-mode-bare", "values.yaml", """\
+# prod cluster
+encryption:
+  enabled: true
+  type: wireguard
+  strictMode:
+    # pod traffic must be encrypted
+    enabled: true            # strict!
+    cidr: 10.0.0.0/8
+    ingress:
+      enabled: false
+    allowRemoteNodeIdentities: false
+hubble:
+  enabled: true
+""", """\
+# prod cluster
+encryption:
+  enabled: true
+  type: wireguard
+  strictMode:
+    egress:
+      # pod traffic must be encrypted
+      enabled: true            # strict!
+      cidr: 10.0.0.0/8
+      allowRemoteNodeIdentities: false
+    ingress:
+      enabled: false
+hubble:
+  enabled: true
+""", [(("encryption", "strictMode", "enabled"), ("encryption", "strictMode", "egress", "enabled")),
+      (("encryption", "strictMode", "cidr"), ("encryption", "strictMode", "egress", "cidr")),
+      (("encryption", "strictMode", "allowRemoteNodeIdentities"),
+       ("encryption", "strictMode", "egress", "allowRemoteNodeIdentities")),
+      (("encryption", "strictMode", "ingress"), ("encryption", "strictMode", "ingress"))]),
+    ("umbrella-four-space", "values-umbrella.yaml", """\
+cilium:
+    clustermesh:
+        useAPIServer: true
+        enableMCSAPISupport: true   # ServiceExport/ServiceImport
+    encryption:
+        strictMode:
+            enabled: true
+ingress-nginx:
+    enabled: true
+""", """\
+cilium:
+    clustermesh:
+        useAPIServer: true
+        mcsapi:
+            enabled: true   # ServiceExport/ServiceImport
+    encryption:
+        strictMode:
+            egress:
+                enabled: true
+ingress-nginx:
+    enabled: true
+""", [(("cilium", "clustermesh", "enableMCSAPISupport"), ("cilium", "clustermesh", "mcsapi", "enabled")),
+      (("cilium", "encryption", "strictMode", "enabled"), ("cilium", "encryption", "strictMode", "egress", "enabled")),
+      (("ingress-nginx",), ("ingress-nginx",))]),
+    ("helmrelease-existing-egress", "cilium/helmrelease.yaml", """\
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: cilium
+  namespace: kube-system
+spec:
+  chart:
+    spec:
+      chart: cilium
+      version: 1.18.6
+  values:
+    encryption:
+      strictMode:
+        allowRemoteNodeIdentities: true   # nodes talk in the clear
+        egress:
+          enabled: true
+          cidr: 10.1.0.0/16
+    clustermesh:
+      policyDefaultLocalCluster: "false"
+""", """\
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: cilium
+  namespace: kube-system
+spec:
+  chart:
+    spec:
+      chart: cilium
+      version: 1.18.6
+  values:
+    encryption:
+      strictMode:
+        egress:
+          enabled: true
+          cidr: 10.1.0.0/16
+          allowRemoteNodeIdentities: true   # nodes talk in the clear
+    clustermesh:
+      policyDefaultLocalCluster: false
+""", [(("spec", "values", "encryption", "strictMode", "allowRemoteNodeIdentities"),
+       ("spec", "values", "encryption", "strictMode", "egress", "allowRemoteNodeIdentities")),
+      (("spec", "values", "encryption", "strictMode", "egress", "cidr"),
+       ("spec", "values", "encryption", "strictMode", "egress", "cidr"))]),
+    ("argocd-application", "apps/cilium.yaml", """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: cilium
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://helm.cilium.io
+    chart: cilium
+    targetRevision: 1.19.6
+    helm:
+      valuesObject:
+        l2podAnnouncements:
+          enabled: true
+          interface: bond0.12   # the VLAN that faces the routers
+        authentication:
+          mutual:
+            spire:
+              enabled: true
+              install:
+                enabled: true
+""", """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: cilium
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://helm.cilium.io
+    chart: cilium
+    targetRevision: 1.19.6
+    helm:
+      valuesObject:
+        l2podAnnouncements:
+          enabled: true
+          interfacePattern: "^bond0\\\\.12$"   # the VLAN that faces the routers
+        authentication:
+          mutual:
+            spire:
+              enabled: true
+              install:
+                enabled: true
+          enabled: true
+""", [(("spec", "source", "helm", "valuesObject", "authentication", "mutual"),
+       ("spec", "source", "helm", "valuesObject", "authentication", "mutual"))]),
+]
+
+
+def at(data: Any, keys: Keys) -> Any:
+    for key in keys:
+        data = data[key]
+    return data
+
+
+def loaded(text: str) -> Any:
+    return [d for d in yaml.safe_load_all(text) if d is not None][-1]
+
+
+@pytest.mark.parametrize(("name", "file", "before", "after", "moves"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_values_rewrite(in_tmp: Path, name: str, file: str, before: str, after: str,
+                        moves: list[tuple[Keys, Keys]], newline: str) -> None:
+    (in_tmp / file).parent.mkdir(parents=True, exist_ok=True)
+    (in_tmp / file).write_bytes(before.replace("\n", newline).encode())
+    result = invoke("rewrite", ".", "--write")
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / file).read_bytes() == after.replace("\n", newline).encode()
+    old, new = loaded(before), loaded(after)
+    for was, now in moves:
+        assert at(new, now) == at(old, was), (was, now)
+    again = invoke("rewrite", ".", "--check")
+    assert again.exit_code == 0 and again.stdout == ""
+
+
+def test_values_rewrite_keeps_every_comment(in_tmp: Path) -> None:
+    for _, _, before, after, _ in CASES:
+        comments = [line[line.index("#"):] for line in before.splitlines() if "#" in line]
+        assert comments == [line[line.index("#"):] for line in after.splitlines() if "#" in line]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("encryption:\n  strictMode: {enabled: true, cidr: 10.0.0.0/8}\n",
+     "encryption.strictMode.{enabled,cidr} belong under strictMode.egress since Cilium 1.19; 1.20 ignores the old "
+     "place and strict mode switches off (flow style: move them by hand)"),
+    ("encryption:\n  strictMode:\n    enabled: true\n    egress:\n      enabled: false\n",
+     "strictMode sets enabled both at the old place and under egress: keep one (both render duplicate ConfigMap keys "
+     "on 1.19; 1.20 ignores the old)"),
+    ("clustermesh:\n  enableMCSAPISupport: true\n  mcsapi: {enabled: true}\n",
+     "clustermesh.enableMCSAPISupport is clustermesh.mcsapi.enabled since Cilium 1.19 (removed in 1.20); "
+     "mcsapi.enabled is set too: remove enableMCSAPISupport"),
+    ("authentication:\n  enabled: false\n  mutual: {spire: {enabled: true}}\n",
+     "SPIRE is enabled but mesh authentication is off: policies with authentication.mode: required drop their "
+     "traffic (AUTH_REQUIRED)"),
+    ("clustermesh:\n  apiserver:\n    tls:\n      client: {cert: abc, key: def}\n",
+     "clustermesh.apiserver.tls.client.* is ignored since Cilium 1.19: the clustermesh-apiserver client certificate "
+     "is no longer configurable"),
+    ("clustermesh:\n  policyDefaultLocalCluster: false\n",
+     "policyDefaultLocalCluster: false keeps Cilium 1.18's peer default (the escape hatch): take it out once every "
+     "policy names its clusters"),
+])
+def test_reported_not_rewritten(in_tmp: Path, text: str, message: str) -> None:
+    write_files(in_tmp, {"values.yaml": text})
+    result = invoke("rewrite", "values.yaml", "--write")
+    assert (in_tmp / "values.yaml").read_text() == text
+    scanned = invoke("scan", "values.yaml")
+    assert message in scanned.stdout
+    assert result.exit_code == (0 if "escape hatch" in message else 1)
+
+
+def test_values_are_found_only_where_they_live(in_tmp: Path) -> None:
+    strict = "encryption:\n  strictMode:\n    enabled: true\n"
+    write_files(in_tmp, {
+        "config.yaml": strict,  # not named like values: not read as values
+        "other-chart/helmrelease.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: "
+                                        "{name: x}\nspec:\n  chart: {spec: {chart: ingress-nginx}}\n  values:\n"
+                                        "    encryption: {strictMode: {enabled: true}}\n",
+        "templated-values.yaml": "encryption:\n  strictMode:\n    enabled: {{ .Values.strict }}\n",
+    })
+    result = invoke("scan", ".")
+    assert result.exit_code == 0, result.output
+    assert "templated-values.yaml: skipped: template (Helm/Go/Jinja)" in result.stderr
+    named = invoke("scan", ".", "--values", "config.yaml")
+    assert named.exit_code == 1 and "config.yaml:3: strict-mode-egress-keys" in named.stdout
+
+
+def test_a_full_copy_of_the_defaults_gets_only_changes_that_matter(in_tmp: Path) -> None:
+    filler = "".join(f"key{i}: {i}\n" for i in range(120))
+    text = filler + ("encryption:\n  strictMode:\n    enabled: false\n    cidr: ''\n"
+                     "l2podAnnouncements:\n  interface: eth0\nnodePort:\n  enabled: false\n"
+                     "clustermesh:\n  enableMCSAPISupport: false\n")
+    write_files(in_tmp, {"values.yaml": text})
+    assert invoke("scan", "values.yaml").exit_code == 0
+    changed = text.replace("    enabled: false\n    cidr: ''", "    enabled: true\n    cidr: 10.0.0.0/8")
+    write_files(in_tmp, {"values.yaml": changed})
+    result = invoke("scan", "values.yaml", "--format", "json")
+    assert result.exit_code == 1
+    import json
+
+    assert [f["rule"] for f in json.loads(result.stdout)["findings"]] == ["strict-mode-egress-keys"]
+
+
+# ---------------------------------------------------------------- the shared corpus of real values files
+
+
+def test_corpus_values_through_every_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of corpus/helm-values, each named as values, through every rule: no crash and no error, the
+    templates skipped with the reason, the findings counted, and no byte changed (what the corpus holds
+    needs reporting, not rewriting: its strict-mode keys sit in full copies of the defaults)."""
+    import json
+    import shutil
+
+    source = CORPUS / "helm-values"
+    if not source.is_dir():
+        pytest.skip("the shared corpus is not beside the project")
+    work = tmp_path / "values"
+    shutil.copytree(source, work)
+    monkeypatch.chdir(work)
+    files = sorted(p.name for p in work.iterdir() if p.name != "SOURCES.md")
+    assert len(files) == 31
+    options = [arg for name in files for arg in ("--values", name)]
+    data = json.loads(invoke("scan", *files, *options, "--format", "json").stdout)
+    assert data["errors"] == []
+    assert sorted(s["file"] for s in data["skipped"]) == [
+        "kubernetes-sigs__kubespray__roles__network_plugin__cilium__templates__values.yaml.j2",
+        "monosense-io__k8s-gitops__bootstrap__helmfile.d__01-core.yaml.gotmpl"]
+    found = sorted((f["rule"], f["file"].split("__")[0], f["path"]) for f in data["findings"])
+    assert found == [
+        ("helm-removed-keys", "JJGadgets", "nodePort.enabled"),
+        ("helm-removed-keys", "JJGadgets", "nodePort.enabled"),
+        ("helm-removed-keys", "JJGadgets", "nodePort.enabled"),
+        ("helm-removed-keys", "JJGadgets", "nodePort.enabled"),
+        ("helm-removed-keys", "aenix-io", "cilium.nodePort.enabled"),
+        ("helm-removed-keys", "walnuts1018", "nodePort.enabled"),
+    ]
+    before = {name: (work / name).read_bytes() for name in files}
+    rewrite = invoke("rewrite", *files, *options, "--write")
+    assert rewrite.exit_code == 1 and "error" not in rewrite.stderr  # 1: the reported findings stay open
+    assert {name: (work / name).read_bytes() for name in files} == before
