@@ -141,6 +141,12 @@ class Document:
     index: int
     root: Node | None
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, 1-based line)
+    embedded_in: int | None = None  # a YAML document inside a string of document `embedded_in` (codemod.helm)
+
+    @property
+    def shown_index(self) -> int:
+        """The document's index in its file, as findings report it."""
+        return self.embedded_in if self.embedded_in is not None else self.index
 
 
 def _loader() -> type:

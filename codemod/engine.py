@@ -12,9 +12,9 @@ from pathlib import Path
 
 from codemod.cilium import KINDS, Policy, manifests
 from codemod.decisions import Decisions
-from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans
-from codemod.edits import Op, TextEdit, Unsafe, apply_edits
-from codemod.helm import HELM_VALUES, is_values_name, values_in
+from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans, to_data
+from codemod.edits import Op, Replace, TextEdit, Unsafe, apply_edits
+from codemod.helm import EMBEDDED, HELM_VALUES, Embedded, embedded, is_values_name, values_in
 from codemod.helm import WORDS as HELM_WORDS
 from codemod.planner import Planner
 from codemod.rule import Context, Finding, Rule, describe
@@ -160,13 +160,14 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
 
 
 def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
-                     result: FileResult | None, visit: Visit | None = None) -> list[Finding] | None:
+                     result: FileResult | None, visit: Visit | None = None,
+                     text: str | None = None) -> list[Finding] | None:
     findings: list[Finding] = []
     by_kind = _rules_by_kind(rules)
     for doc in docs:
         doc_policies = list(manifests(doc, by_kind))
         if HELM_VALUES in by_kind:
-            doc_policies += values_in(doc, context.values_file)
+            doc_policies += values_in(doc, context.values_file, context.text if text is None else text)
         if doc_policies and doc.duplicate_keys:
             key, line = doc.duplicate_keys[0]
             if result is not None:
@@ -223,27 +224,63 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
     edits: list[TextEdit] = []
     for doc in docs:
         doc_ops = [op for op in ops if op.document == doc.index]
-        if not doc_ops:
-            continue
-        planner = Planner(source.text, doc, detect_style(doc, source.text, source.newline, json_mode))
-        groups: dict[tuple[int, tuple[object, ...]], list[Op]] = {}
-        nodes: dict[int, Node | None] = {}
-        for op in doc_ops:
-            node, signature = planner.locate(op)
-            nodes[id(node)] = node
-            groups.setdefault((id(node), signature), []).append(op)
-        for (node_id, _), group in groups.items():
-            node = nodes[node_id]
-            uses = planner.uses(node) if node is not None else 1
-            if uses > 1 and len({op.path for op in group}) == uses:
-                edits += planner.plan(group[0], every_use=True)  # one edit serves every place sharing it
-            else:
-                for op in group:
-                    edits += planner.plan(op)
-        edits += planner.finish()
+        if doc_ops:
+            style = detect_style(doc, source.text, source.newline, json_mode)
+            edits += _plan(Planner(source.text, doc, style), doc_ops)
+    inner = {e.document.index: e for doc in docs if any(op.document == EMBEDDED + doc.index for op in ops)
+             for e in [embedded(doc, source.text)] if e is not None}
+    for index, e in inner.items():  # values inside a string: planned on the shadow text, same offsets
+        style = detect_style(e.document, e.shadow, source.newline, False)
+        edits += _plan(Planner(e.shadow, e.document, style), [op for op in ops if op.document == index])
     new_text = apply_edits(source.text, edits)
-    _check_stable(verify(source.text, new_text, docs, ops), rules, context, findings)
+    new_docs = verify(source.text, new_text, docs, [*ops, *_embedded_results(inner, new_text)])
+    for e in inner.values():
+        after = embedded(new_docs[e.document.shown_index], new_text)
+        if after is None:
+            raise Unsafe("the rewritten values string is no longer a literal block of YAML", None)
+        verify(e.shadow, after.shadow, [e.document], [op for op in ops if op.document == e.document.index])
+    _check_stable(new_docs, new_text, rules, context, findings)
     return new_text
+
+
+def _plan(planner: Planner, ops: list[Op]) -> list[TextEdit]:
+    """Text edits for one document's changes; changes that land on one shared node edit it once."""
+    edits: list[TextEdit] = []
+    groups: dict[tuple[int, tuple[object, ...]], list[Op]] = {}
+    nodes: dict[int, Node | None] = {}
+    for op in ops:
+        node, signature = planner.locate(op)
+        nodes[id(node)] = node
+        groups.setdefault((id(node), signature), []).append(op)
+    for (node_id, _), group in groups.items():
+        node = nodes[node_id]
+        uses = planner.uses(node) if node is not None else 1
+        if uses > 1 and len({op.path for op in group}) == uses:
+            edits += planner.plan(group[0], every_use=True)  # one edit serves every place sharing it
+        else:
+            for op in group:
+                edits += planner.plan(op)
+    return edits + planner.finish()
+
+
+def _embedded_results(inner: dict[int, Embedded], new_text: str) -> list[Op]:
+    """For the outer verification: each edited values string becomes whatever it now holds (its content is
+    verified on its own, against the intended changes)."""
+    if not inner:
+        return []
+    try:
+        new_docs = parse_stream(new_text)
+    except ParseError as exc:
+        raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
+    results: list[Op] = []
+    for e in inner.values():
+        outer = e.document.shown_index
+        root = new_docs[outer].root if outer < len(new_docs) else None
+        value = to_data(root)
+        for part in e.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        results.append(Replace(outer, e.path, value))
+    return results
 
 
 def rewrite_some(result: FileResult, chosen: list[Finding], rules: list[Rule], decisions: Decisions | None) -> str:
@@ -254,10 +291,11 @@ def rewrite_some(result: FileResult, chosen: list[Finding], rules: list[Rule], d
     return rewrite_text(source, parse_stream(source.text), chosen, rules, context) or source.text
 
 
-def _check_stable(new_docs: list[Document], rules: list[Rule], context: Context, applied: list[Finding]) -> None:
+def _check_stable(new_docs: list[Document], new_text: str, rules: list[Rule], context: Context,
+                  applied: list[Finding]) -> None:
     """A second pass over the rewritten documents must find nothing left to change where changes were made."""
     done = {(f.rule, f.document, f.path) for f in applied if f.fix}
-    again = _check_documents(new_docs, rules, context, None) or []
+    again = _check_documents(new_docs, rules, context, None, text=new_text) or []
     leftover = [f for f in again if f.fix and (f.rule, f.document, f.path) in done]
     if leftover:
         f = leftover[0]

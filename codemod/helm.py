@@ -4,22 +4,26 @@ A values rule sees the values mapping (`policy.node`) and where it sits in the d
 - a bare values file (named like `values*.yaml`, `cilium-values.yaml`, or given with `--values`);
 - an umbrella chart's values that nest Cilium's under `cilium:`;
 - a Flux `HelmRelease` of the cilium chart: `spec.values`;
-- an Argo CD `Application` of the cilium chart: `spec.source(s).helm.valuesObject`.
+- an Argo CD `Application` of the cilium chart: `spec.source(s).helm.valuesObject`;
+- an RKE2 `HelmChartConfig` for rke2-cilium: `spec.valuesContent`, a YAML document inside a literal block
+  string, read and edited in place (see `embedded`).
 Facts: `cilium-facts.md` §4.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path as FilePath
 
 from codemod.cilium import Policy, text_of
-from codemod.documents import Document, Mapping, Node, Path, Sequence, deref
+from codemod.documents import Document, Mapping, Node, ParseError, Path, Scalar, Sequence, deref, parse_stream, to_data
 
 HELM_VALUES = "HelmValues"
 # Words one of which a file must hold to carry values the rules can find (bare values files are known by
 # their name instead).
-WORDS = (b"HelmRelease", b"Application")
+WORDS = (b"HelmRelease", b"Application", b"HelmChartConfig")
+EMBEDDED = 10_000  # index of a document inside a string: EMBEDDED + the index of the document holding it
 
 
 def is_values_name(path: FilePath) -> bool:
@@ -27,8 +31,8 @@ def is_values_name(path: FilePath) -> bool:
     return path.suffix in (".yaml", ".yml") and "values" in path.name.lower()
 
 
-def values_in(doc: Document, values_file: bool) -> Iterator[Policy]:
-    """The Cilium values mappings this document holds."""
+def values_in(doc: Document, values_file: bool, text: str) -> Iterator[Policy]:
+    """The Cilium values mappings this document holds (`text`: the file's, for values inside a string)."""
     root = deref(doc.root)
     if not isinstance(root, Mapping):
         return
@@ -37,6 +41,14 @@ def values_in(doc: Document, values_file: bool) -> Iterator[Policy]:
     meta = deref(root.get("metadata"))
     name = (text_of(meta.get("name")) if isinstance(meta, Mapping) else None) or ""
     namespace = text_of(meta.get("namespace")) if isinstance(meta, Mapping) else None
+    if kind == "HelmChartConfig" and api.startswith("helm.cattle.io/"):
+        if "cilium" in name:
+            found = embedded(doc, text)
+            if found is not None and isinstance(deref(found.document.root), Mapping):
+                root_values = deref(found.document.root)
+                assert isinstance(root_values, Mapping)
+                yield Policy(found.document, HELM_VALUES, namespace, f"HelmChartConfig/{name}", (), root_values)
+        return
     if kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
         if _flux_chart_is_cilium(root):
             yield from _found(doc, root, ("spec", "values"), "HelmRelease", namespace, name)
@@ -114,3 +126,40 @@ def lookup(values: Mapping, keys: tuple[str, ...]) -> tuple[Mapping | None, Node
             return None, None
         mapping = child
     return mapping, mapping.get(keys[-1])
+
+
+@dataclass
+class Embedded:
+    """A YAML document written inside a literal block string (`valuesContent: |`). `shadow` is the file's
+    text with everything but the string's lines blanked out (newlines kept), so the inner document parses
+    with the same offsets, lines and columns as in the file, and edits planned on it apply to the file."""
+
+    document: Document
+    shadow: str
+    path: Path  # of the string, in the document holding it
+
+
+def embedded(doc: Document, text: str) -> Embedded | None:
+    """The values inside a HelmChartConfig's `spec.valuesContent`; None unless it is a literal block (`|`)
+    whose lines parse to exactly the string's value."""
+    import yaml
+
+    root = deref(doc.root)
+    spec = deref(root.get("spec")) if isinstance(root, Mapping) else None
+    node = deref(spec.get("valuesContent")) if isinstance(spec, Mapping) else None
+    if not isinstance(node, Scalar) or node.style != "|":
+        return None
+    start = text.find("\n", node.start) + 1
+    if start == 0 or start >= node.end:
+        return None
+    shadow = "".join(c if c in "\r\n" else " " for c in text[:start]) + text[start:node.end] + \
+        "".join(c if c in "\r\n" else " " for c in text[node.end:])
+    try:
+        docs = parse_stream(shadow)
+        expected = yaml.safe_load(node.value)
+    except (ParseError, yaml.YAMLError, RecursionError):
+        return None
+    if len(docs) != 1 or to_data(docs[0].root) != expected:
+        return None  # an indentation indicator or tabs: what we would edit is not what Helm reads
+    inner = Document(EMBEDDED + doc.index, docs[0].root, docs[0].duplicate_keys, embedded_in=doc.index)
+    return Embedded(inner, shadow, ("spec", "valuesContent"))

@@ -74,7 +74,7 @@ class Context:
 
     def finding(self, rule: str, policy: Policy, path: tuple[str | int, ...], node: Node, message: str,
                 **extra: object) -> Finding:
-        return Finding(rule, self.display, policy.document.index, node.line + 1, policy.kind, policy.namespace,
+        return Finding(rule, self.display, policy.document.shown_index, node.line + 1, policy.kind, policy.namespace,
                        policy.name, format_path(path), message, source=source_of(node, self.text),
                        **extra)  # type: ignore[arg-type]
 

@@ -172,14 +172,72 @@ spec:
 ]
 
 
+CASES.append(("rke2-values-content", "rke2-cilium-config.yaml", """\
+# RKE2 reads this from /var/lib/rancher/rke2/server/manifests
+apiVersion: helm.cattle.io/v1
+kind: HelmChartConfig
+metadata:
+  name: rke2-cilium
+  namespace: kube-system
+spec:
+  valuesContent: |-
+    kubeProxyReplacement: true
+    encryption:
+      enabled: true
+      type: wireguard
+      strictMode:
+        enabled: true   # keep pods encrypted
+        cidr: 10.42.0.0/16
+    authentication:
+      mutual:
+        spire:
+          enabled: true
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: after}
+""", """\
+# RKE2 reads this from /var/lib/rancher/rke2/server/manifests
+apiVersion: helm.cattle.io/v1
+kind: HelmChartConfig
+metadata:
+  name: rke2-cilium
+  namespace: kube-system
+spec:
+  valuesContent: |-
+    kubeProxyReplacement: true
+    encryption:
+      enabled: true
+      type: wireguard
+      strictMode:
+        egress:
+          enabled: true   # keep pods encrypted
+          cidr: 10.42.0.0/16
+    authentication:
+      mutual:
+        spire:
+          enabled: true
+      enabled: true
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: after}
+""", [(("spec", "valuesContent", "encryption", "strictMode", "enabled"),
+       ("spec", "valuesContent", "encryption", "strictMode", "egress", "enabled")),
+      (("spec", "valuesContent", "encryption", "strictMode", "cidr"),
+       ("spec", "valuesContent", "encryption", "strictMode", "egress", "cidr"))]))
+
+
 def at(data: Any, keys: Keys) -> Any:
     for key in keys:
         data = data[key]
+        if isinstance(data, str) and "\n" in data:  # values written inside a string (valuesContent)
+            data = yaml.safe_load(data)
     return data
 
 
 def loaded(text: str) -> Any:
-    return [d for d in yaml.safe_load_all(text) if d is not None][-1]
+    return next(d for d in yaml.safe_load_all(text) if d is not None)
 
 
 @pytest.mark.parametrize(("name", "file", "before", "after", "moves"), CASES, ids=[c[0] for c in CASES])
@@ -302,3 +360,14 @@ def test_corpus_values_through_every_rule(tmp_path: Path, monkeypatch: pytest.Mo
     rewrite = invoke("rewrite", *files, *options, "--write")
     assert rewrite.exit_code == 1 and "error" not in rewrite.stderr  # 1: the reported findings stay open
     assert {name: (work / name).read_bytes() for name in files} == before
+
+
+@pytest.mark.parametrize("style", [">", ">-"], ids=["folded", "folded-strip"])
+def test_values_content_only_as_a_literal_block(in_tmp: Path, style: str) -> None:
+    """A folded string means something else than its lines: not read as values, rather than edited wrong."""
+    text = ("apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata: {name: rke2-cilium}\nspec:\n"
+            f"  valuesContent: {style}\n    encryption:\n      strictMode:\n        enabled: true\n")
+    write_files(in_tmp, {"c.yaml": text})
+    assert invoke("scan", "c.yaml").exit_code == 0
+    assert invoke("rewrite", "c.yaml", "--write").exit_code == 0
+    assert (in_tmp / "c.yaml").read_text() == text
