@@ -175,10 +175,13 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 @click.option("--interactive", "-i", is_flag=True, help="Review each change on the terminal: y apply, n skip, "
               "a apply the rest of the file, d record a local decision, q quit.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
+@click.option("--escape-hatch", type=click.Choice(["on", "off"]),
+              help="on: write clustermesh.policyDefaultLocalCluster: false into the Cilium values (1.18's peer "
+              "default for the upgrade window); off: take it out again once every policy names its clusters.")
 @rule_options
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
-            fmt: str, interactive: bool, color: str, select: tuple[str, ...], ignore: tuple[str, ...],
-            target: str | None, values: tuple[str, ...]) -> None:
+            fmt: str, interactive: bool, color: str, escape_hatch: str | None, select: tuple[str, ...],
+            ignore: tuple[str, ...], target: str | None, values: tuple[str, ...]) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
@@ -193,6 +196,9 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
         click.echo("error: --interactive needs a terminal (stdin and stdout)", err=True)
         sys.exit(2)
     rules = _rules(select, ignore, target)
+    for rule in rules:
+        if hasattr(rule, "escape_hatch"):
+            rule.escape_hatch = escape_hatch
     decisions = _load_decisions(decisions_path)
     if decisions is None:
         rules = [r for r in rules if not r.needs_decision]

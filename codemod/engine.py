@@ -68,6 +68,13 @@ class FileResult:
 @dataclass
 class Run:
     files: list[FileResult] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # the ids of the rules that ran
+
+    def drop(self, findings: list[Finding]) -> None:
+        """Take findings back (a rule's `after_run` saw the whole run and found them moot)."""
+        gone = {id(f) for f in findings}
+        for r in self.files:
+            r.findings = [f for f in r.findings if id(f) not in gone]
 
     @property
     def findings(self) -> list[Finding]:
@@ -105,6 +112,11 @@ def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fi
             result.files.append(FileResult(found.file, errors=[found]))
             continue
         result.files.append(check_file(found, rules, decisions, fix, visit, absolute(found) in forced))
+    result.rules = [rule.id for rule in rules]
+    for rule in rules:  # rules whose findings depend on the whole run (values and policies together)
+        after_run = getattr(rule, "after_run", None)
+        if after_run is not None:
+            after_run(result)
     return result
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from codemod.cilium import Policy, text_of
+from codemod.cilium import Policy, sections, text_of
+from codemod.documents import Mapping, deref
 from codemod.edits import Insert
 from codemod.helm import HELM_VALUES, lookup
 from codemod.rule import Context, Finding
+
+if TYPE_CHECKING:
+    from codemod.engine import Run
 
 
 class MeshAuthDefault:
@@ -17,13 +22,14 @@ class MeshAuthDefault:
     needs_decision = False
     severity = "error"
     versions = ("1.19", "1.20")
-    kinds = (HELM_VALUES,)
+    kinds = (HELM_VALUES, "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
     explanation = """
 `authentication.enabled` (mesh authentication) defaults to false from Cilium 1.19 on; it was true before.
 Values that turn on `authentication.mutual.spire.enabled` without setting `authentication.enabled` fail to
 render on 1.19, and while mesh authentication is off every policy rule with `authentication.mode:
 required` drops its traffic (drop reason AUTH_REQUIRED). The rewrite adds `authentication.enabled: true`
-beside the SPIRE settings. Values that set it to false while SPIRE is on are reported.
+beside the SPIRE settings. Values that set it to false while SPIRE is on are reported, and so are policy
+rules with `authentication.mode: required` unless the Cilium values scanned with them turn it on.
 """
     before = """
 authentication:
@@ -39,8 +45,16 @@ authentication:
   enabled: true
 """
 
+    mesh_auth_on = False  # some Cilium values in this run turn mesh authentication on (or will, once fixed)
+
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
+        if policy.kind != HELM_VALUES:
+            yield from self._required(policy, context)
+            return
         _, spire = lookup(policy.node, ("authentication", "mutual", "spire", "enabled"))
+        _, enabled = lookup(policy.node, ("authentication", "enabled"))
+        if text_of(enabled) == "true" or (text_of(spire) == "true" and enabled is None):
+            self.mesh_auth_on = True
         if text_of(spire) != "true":
             return
         holder, enabled = lookup(policy.node, ("authentication", "enabled"))
@@ -59,3 +73,21 @@ authentication:
             yield context.finding(self.id, policy, path, key,
                                   "SPIRE is enabled but mesh authentication is off: policies with "
                                   "authentication.mode: required drop their traffic (AUTH_REQUIRED)")
+
+    def _required(self, policy: Policy, context: Context) -> Iterator[Finding]:
+        for path, _section, entry in sections(policy):
+            auth = deref(entry.get("authentication"))
+            if isinstance(auth, Mapping) and text_of(auth.get("mode")) == "required":
+                key = entry.key_node("authentication")
+                assert key is not None
+                yield context.finding(self.id, policy, (*path, "authentication", "mode"), key, REQUIRED,
+                                      severity="warning")
+
+    def after_run(self, run: Run) -> None:
+        """Policies that require authentication are fine when the values scanned turn mesh auth on."""
+        if self.mesh_auth_on:
+            run.drop([f for f in run.findings if f.rule == self.id and f.message == REQUIRED])
+
+
+REQUIRED = ("authentication.mode: required drops this traffic (AUTH_REQUIRED) while mesh authentication is off, the "
+            "default since Cilium 1.19: set authentication.enabled: true in the Cilium values (none scanned does)")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from codemod.cilium import Policy, text_of
-from codemod.documents import Scalar, deref
-from codemod.edits import Replace
+from codemod.documents import Mapping, Node, Path, Scalar, deref
+from codemod.edits import Insert, Op, Replace, remove_entry
 from codemod.helm import HELM_VALUES, lookup
 from codemod.rule import Context, Finding
+
+if TYPE_CHECKING:
+    from codemod.engine import Run
 
 
 class PolicyDefaultLocalCluster:
@@ -34,22 +38,61 @@ clustermesh:
   policyDefaultLocalCluster: false
 """
 
+    escape_hatch: str | None = None  # "on" or "off": set by `rewrite --escape-hatch`
+
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         holder, node = lookup(policy.node, ("clustermesh", "policyDefaultLocalCluster"))
         value = deref(node)
+        path = (*policy.path, "clustermesh", "policyDefaultLocalCluster")
+        doc = policy.document.index
+        if self.escape_hatch is not None:
+            yield from self._escape_hatch(policy, context, holder, value, path, doc)
+            return
         if holder is None or not isinstance(value, Scalar) or value.is_null:
             return
         key = holder.key_node("policyDefaultLocalCluster")
         assert key is not None
-        path = (*policy.path, "clustermesh", "policyDefaultLocalCluster")
         text = text_of(value) or ""
         quoted = value.style in ("'", '"')
         if quoted and text.lower() in ("true", "false"):
             yield context.finding(self.id, policy, path, key,
                                   f'policyDefaultLocalCluster: "{text}" is a string and the chart schema rejects '
                                   "it: write the boolean",
-                                  fix=[Replace(policy.document.index, path, text.lower() == "true")], fixable=True)
+                                  fix=[Replace(doc, path, text.lower() == "true")], fixable=True)
         elif text == "false":
-            yield context.finding(self.id, policy, path, key,
-                                  "policyDefaultLocalCluster: false keeps Cilium 1.18's peer default (the escape "
-                                  "hatch): take it out once every policy names its clusters", severity="info")
+            yield context.finding(self.id, policy, path, key, ESCAPE_HATCH, severity="info")
+
+    def _escape_hatch(self, policy: Policy, context: Context, holder: Mapping | None, value: Node | None,
+                      path: Path, doc: int) -> Iterator[Finding]:
+        is_false = isinstance(value, Scalar) and (text_of(value) or "").lower() == "false"
+        where = holder.key_node("policyDefaultLocalCluster") if holder is not None else None
+        anchor = where or policy.node.key_node("clustermesh") or policy.node
+        if self.escape_hatch == "on":
+            if is_false and isinstance(value, Scalar) and value.style is None:
+                return
+            fix: list[Op] = [Replace(doc, path, False)] if value is not None else [Insert(doc, path, False)]
+            yield context.finding(self.id, policy, path, anchor, "escape hatch on: policyDefaultLocalCluster: "
+                                  "false keeps Cilium 1.18's peer default through the upgrade window",
+                                  fix=fix, fixable=True)
+        elif is_false and holder is not None:
+            mapping_path = path[:-1]
+            yield context.finding(self.id, policy, path, anchor, "escape hatch off: policies name their clusters; "
+                                  "Cilium's own default (true) applies again",
+                                  fix=[remove_entry(doc, mapping_path, holder, "policyDefaultLocalCluster")],
+                                  fixable=True)
+
+    def after_run(self, run: Run) -> None:
+        """The escape hatch is no longer needed when every policy scanned already names its clusters."""
+        if "implicit-cluster-selector" not in run.rules or not any(r.verdicts for r in run.files):
+            return
+        if any(f.rule == "implicit-cluster-selector" for f in run.findings):
+            return
+        for f in run.findings:
+            if f.rule == self.id and f.message == ESCAPE_HATCH:
+                f.severity = "warning"
+                f.message = ("policyDefaultLocalCluster: false is no longer needed: every policy scanned names its "
+                             "clusters; remove it (rewrite --escape-hatch off)")
+
+
+ESCAPE_HATCH = ("policyDefaultLocalCluster: false keeps Cilium 1.18's peer default (the escape hatch): take it out "
+                "once every policy names its clusters")

@@ -371,3 +371,61 @@ def test_values_content_only_as_a_literal_block(in_tmp: Path, style: str) -> Non
     assert invoke("scan", "c.yaml").exit_code == 0
     assert invoke("rewrite", "c.yaml", "--write").exit_code == 0
     assert (in_tmp / "c.yaml").read_text() == text
+
+
+# ---------------------------------------------------------------- values and policies together
+
+MIGRATED = ("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n"
+            "  endpointSelector: {}\n  ingress:\n    - fromEndpoints:\n        - matchLabels: {app: web}\n"
+            "          matchExpressions: [{key: io.cilium.k8s.policy.cluster, operator: Exists}]\n")
+
+
+def test_escape_hatch_on_and_off(in_tmp: Path) -> None:
+    write_files(in_tmp, {
+        "values-east.yaml": "hubble:\n  enabled: true\n",
+        "values-west.yaml": "clustermesh:\n  useAPIServer: true\n  policyDefaultLocalCluster: true\n",
+        "cilium-hr.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: cilium}\n"
+                          "spec:\n  chart: {spec: {chart: cilium}}\n  values:\n    clustermesh:\n"
+                          "      policyDefaultLocalCluster: \"false\"\n",
+    })
+    assert invoke("rewrite", ".", "--escape-hatch", "on", "--write").exit_code == 0
+    assert (in_tmp / "values-east.yaml").read_text() == \
+        "hubble:\n  enabled: true\nclustermesh:\n  policyDefaultLocalCluster: false\n"
+    assert (in_tmp / "values-west.yaml").read_text() == \
+        "clustermesh:\n  useAPIServer: true\n  policyDefaultLocalCluster: false\n"
+    assert (in_tmp / "cilium-hr.yaml").read_text().endswith("      policyDefaultLocalCluster: false\n")
+    assert invoke("rewrite", ".", "--escape-hatch", "on", "--check").exit_code == 0  # nothing more to do
+    assert invoke("rewrite", ".", "--escape-hatch", "off", "--write").exit_code == 0
+    assert (in_tmp / "values-east.yaml").read_text() == "hubble:\n  enabled: true\nclustermesh: {}\n"
+    assert (in_tmp / "values-west.yaml").read_text() == "clustermesh:\n  useAPIServer: true\n"
+    assert "policyDefaultLocalCluster" not in (in_tmp / "cilium-hr.yaml").read_text()
+
+
+def test_escape_hatch_reported_as_removable_once_every_policy_names_its_clusters(in_tmp: Path) -> None:
+    write_files(in_tmp, {"values.yaml": "clustermesh:\n  policyDefaultLocalCluster: false\n",
+                         "policy.yaml": MIGRATED})
+    result = invoke("scan", ".")
+    assert result.exit_code == 1
+    assert "policyDefaultLocalCluster: false is no longer needed: every policy scanned names its clusters; " \
+           "remove it (rewrite --escape-hatch off)" in result.stdout
+    write_files(in_tmp, {"policy.yaml": MIGRATED.replace("\n          matchExpressions: [{key: "
+                                                         "io.cilium.k8s.policy.cluster, operator: Exists}]", "")})
+    still = invoke("scan", ".", "--ignore", "implicit-cluster-selector")
+    assert "no longer needed" not in still.stdout  # without the cluster-default rule nothing is known
+    pending = invoke("scan", ".")
+    assert "no longer needed" not in pending.stdout and "keeps Cilium 1.18's peer default" in pending.stdout
+
+
+def test_policies_requiring_authentication_need_mesh_auth_on(in_tmp: Path) -> None:
+    policy = MIGRATED + "      authentication:\n        mode: required\n"
+    write_files(in_tmp, {"policy.yaml": policy})
+    alone = invoke("scan", ".")
+    assert alone.exit_code == 1
+    assert "policy.yaml:10: mesh-auth-default a/p spec.ingress[0].authentication.mode authentication.mode: required " \
+           "drops this traffic (AUTH_REQUIRED)" in alone.stdout
+    write_files(in_tmp, {"values.yaml": "authentication:\n  enabled: true\n"})
+    assert invoke("scan", ".").exit_code == 0
+    write_files(in_tmp, {"values.yaml": "authentication:\n  mutual: {spire: {enabled: true}}\n"})
+    with_spire = invoke("scan", ".")
+    assert "AUTH_REQUIRED" not in with_spire.stdout  # the values' own finding adds authentication.enabled
+    assert "authentication.enabled is unset" in with_spire.stdout
