@@ -429,3 +429,26 @@ def test_policies_requiring_authentication_need_mesh_auth_on(in_tmp: Path) -> No
     with_spire = invoke("scan", ".")
     assert "AUTH_REQUIRED" not in with_spire.stdout  # the values' own finding adds authentication.enabled
     assert "authentication.enabled is unset" in with_spire.stdout
+
+
+def test_bundled_helm_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "examples" / "helm", tmp_path / "helm")
+    monkeypatch.chdir(tmp_path)
+    before = {p.name: p.read_text() for p in (tmp_path / "helm").glob("*.yaml")}
+    result = invoke("rewrite", "helm", "--write")
+    assert result.exit_code == 1  # nodePort.enabled is reported, not rewritten
+    assert "rewrote 3 files (6 changes: 2 helm-renamed-keys, 1 mesh-auth-default, 1 policy-default-local-cluster, " \
+           "2 strict-mode-egress-keys); 1 finding left: 1 helm-removed-keys" in result.stderr
+    prod = yaml.safe_load((tmp_path / "helm" / "values-prod.yaml").read_text())
+    old = yaml.safe_load(before["values-prod.yaml"])
+    assert prod["encryption"]["strictMode"] == {"egress": old["encryption"]["strictMode"]}
+    assert prod["clustermesh"]["mcsapi"] == {"enabled": True}
+    rke2 = yaml.safe_load(yaml.safe_load((tmp_path / "helm" / "rke2-cilium-config.yaml").read_text())["spec"][
+        "valuesContent"])
+    assert rke2["clustermesh"]["policyDefaultLocalCluster"] is False
+    assert rke2["encryption"]["strictMode"]["egress"] == {"enabled": True, "cidr": "10.42.0.0/16"}
+    assert invoke("rewrite", "helm", "--check").stdout == ""
