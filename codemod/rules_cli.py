@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 import click
 
-from codemod.rule import RuleInfo
+if TYPE_CHECKING:
+    from codemod.rule import RuleInfo
 
 
 def _action(info: RuleInfo) -> str:
