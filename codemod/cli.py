@@ -93,9 +93,13 @@ def _rules(select: tuple[str, ...], ignore: tuple[str, ...], target: str | None)
     from codemod.rule import UnknownRule, choose_rules, load_rules
 
     try:
-        return choose_rules(load_rules(), select, ignore, target)
+        rules = choose_rules(load_rules(), select, ignore, target)
     except UnknownRule as exc:
         raise click.UsageError(str(exc)) from None
+    for rule in rules:  # rules whose findings depend on the version aimed at
+        if hasattr(rule, "target_version"):
+            rule.target_version = target
+    return rules
 
 
 def _plural(n: int, noun: str, plural: str | None = None) -> str:

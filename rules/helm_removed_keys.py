@@ -54,10 +54,14 @@ svcSourceRangeCheck: false
 kubeProxyReplacement: true   # what nodePort.enabled used to switch on; svcSourceRangeCheck: gone
 """
 
+    target_version: str | None = None  # set by --target-version: keys removed after it are not reported
+
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         if is_full_copy(policy.node):
             return
         for keys, (release, advice) in REMOVED.items():
+            if self.target_version is not None and release > self.target_version:
+                continue
             holder, node = lookup(policy.node, keys)
             value = deref(node)
             if holder is None or value is None or (isinstance(value, Mapping) and not value.pairs):

@@ -452,3 +452,12 @@ def test_bundled_helm_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert rke2["clustermesh"]["policyDefaultLocalCluster"] is False
     assert rke2["encryption"]["strictMode"]["egress"] == {"enabled": True, "cidr": "10.42.0.0/16"}
     assert invoke("rewrite", "helm", "--check").stdout == ""
+
+
+def test_removed_keys_follow_the_target_version(in_tmp: Path) -> None:
+    write_files(in_tmp, {"values.yaml": "nodePort:\n  enabled: true\npreflight:\n  tofqdnsPreCache: /var/cache\n"})
+    everything = invoke("scan", "values.yaml")
+    assert "nodePort.enabled is ignored since Cilium 1.19" in everything.stdout
+    assert "preflight.tofqdnsPreCache is ignored since Cilium 1.20" in everything.stdout
+    to_119 = invoke("scan", "values.yaml", "--target-version", "1.19")
+    assert "nodePort.enabled" in to_119.stdout and "tofqdnsPreCache" not in to_119.stdout
