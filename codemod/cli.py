@@ -90,16 +90,35 @@ def rule_options(command: F) -> F:
 
 
 def _rules(select: tuple[str, ...], ignore: tuple[str, ...], target: str | None) -> list[Rule]:
-    from codemod.rule import UnknownRule, choose_rules, load_rules
+    from codemod.rule import PROBLEMS, UnknownRule, choose_rules, load_rules
 
     try:
         rules = choose_rules(load_rules(), select, ignore, target)
+        for problem in PROBLEMS:
+            click.echo(f"warning: {problem}", err=True)
     except UnknownRule as exc:
         raise click.UsageError(str(exc)) from None
     for rule in rules:  # rules whose findings depend on the version aimed at
         if hasattr(rule, "target_version"):
             rule.target_version = target
     return rules
+
+
+def _escape_hatch_blockers(paths: tuple[str, ...], decisions: Decisions | None, values: tuple[str, ...]) -> str | None:
+    """Why the escape hatch cannot come out yet: selectors that still rely on the default with no decision, or
+    files that could not be checked. None when every policy is accounted for."""
+    from codemod import engine
+    from codemod.rule import load_rules
+
+    implicit = [r for r in load_rules() if r.id == "implicit-cluster-selector"]
+    probe = engine.run(paths, implicit, decisions, fix=False, values=values)
+    undecided = sum(1 for f in probe.findings if f.undecided)
+    unchecked = len(probe.skipped) + len(probe.errors)
+    if not undecided and not unchecked:
+        return None
+    reasons = [f"undecided selectors that rely on the default: {undecided}"] if undecided else []
+    reasons += [f"files that could not be checked (skipped or unreadable): {unchecked}"] if unchecked else []
+    return "escape hatch kept; " + "; ".join(reasons)
 
 
 def _plural(n: int, noun: str, plural: str | None = None) -> str:
@@ -200,11 +219,16 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
         click.echo("error: --interactive needs a terminal (stdin and stdout)", err=True)
         sys.exit(2)
     rules = _rules(select, ignore, target)
-    for rule in rules:
-        if hasattr(rule, "escape_hatch"):
-            rule.escape_hatch = escape_hatch
     decisions = _load_decisions(decisions_path)
+    blocked = _escape_hatch_blockers(paths, decisions, values) if escape_hatch == "off" else None
+    for rule in rules:
+        if hasattr(rule, "escape_hatch"):  # the rule's options (see rules/policy_default_local_cluster.py)
+            setattr(rule, "escape_hatch", escape_hatch)  # noqa: B010
+            setattr(rule, "escape_hatch_blocked", blocked)  # noqa: B010
     if decisions is None:
+        if rules and all(r.needs_decision for r in rules):
+            raise click.UsageError(f"{', '.join(r.id for r in rules)} rewrites as the decision file says: "
+                                   "give --decisions")
         rules = [r for r in rules if not r.needs_decision]
     run = engine.run(paths, rules, decisions, fix=True, progress=_progress, values=values)
     if interactive:

@@ -52,6 +52,7 @@ class FileResult:
     errors: list[FileError] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     verdicts: list[PolicyVerdict] = field(default_factory=list)
+    values_file: bool = False  # read as Helm values whatever its name
     source: SourceFile | None = None
     new_text: str | None = None  # set when the file would change
 
@@ -125,7 +126,7 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
     """One file, whatever it holds: a failure here becomes that file's error, never the run's end.
     `values_file`: read it as Helm values whatever its name."""
     try:
-        return _check_file(path, rules, decisions, fix, visit, values_file or is_values_name(path))
+        return _check_file(path, rules, decisions, fix, visit, values_file or is_values_name(path), values_file)
     except RecursionError:
         return FileResult(display_path(path), errors=[FileError(display_path(path), None, "nested too deeply")])
     except Exception as exc:  # a plugin rule or an unforeseen input: report it, go on with the other files
@@ -134,7 +135,7 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
 
 
 def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
-                visit: Visit | None, values_file: bool) -> FileResult:
+                visit: Visit | None, values_file: bool, forced: bool = False) -> FileResult:
     values_file = values_file and HELM_VALUES in _rules_by_kind(rules)
     read = read_source(path, _words(rules), always=values_file)
     if read is None:
@@ -150,6 +151,9 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
     except ParseError as exc:
         if template_reason(source.text) is not None:
             result.skipped.append(Skipped(source.display, TEMPLATE_REASON))
+        elif values_file and not forced and not any(word in source.raw for word in _words(rules)):
+            result.skipped.append(Skipped(source.display, "not YAML (read only because its name looks like "
+                                          "Helm values)"))
         else:
             result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
         return result
@@ -158,7 +162,9 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         if reason is not None:
             result.skipped.append(Skipped(source.display, reason))
             return result
-    context = Context(source.path, source.display, decisions, source.text, values_file)
+    context = Context(source.path, source.display, decisions, source.text, values_file,
+                      cilium_named=forced or "cilium" in source.display.lower())
+    result.values_file = values_file
     found = _check_documents(docs, rules, context, result, visit)
     if found is None:
         return result
@@ -179,7 +185,8 @@ def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
     for doc in docs:
         doc_policies = list(manifests(doc, by_kind))
         if HELM_VALUES in by_kind:
-            doc_policies += values_in(doc, context.values_file, context.text if text is None else text)
+            doc_policies += values_in(doc, context.values_file, context.text if text is None else text,
+                                      context.cilium_named)
         if doc_policies and doc.duplicate_keys:
             key, line = doc.duplicate_keys[0]
             if result is not None:
@@ -299,7 +306,7 @@ def rewrite_some(result: FileResult, chosen: list[Finding], rules: list[Rule], d
     """The file's text with only the chosen findings fixed (interactive review), verified like any rewrite."""
     assert result.source is not None
     source = result.source
-    context = Context(source.path, source.display, decisions, source.text)
+    context = Context(source.path, source.display, decisions, source.text, result.values_file)
     return rewrite_text(source, parse_stream(source.text), chosen, rules, context) or source.text
 
 

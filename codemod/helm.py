@@ -31,8 +31,11 @@ def is_values_name(path: FilePath) -> bool:
     return path.suffix in (".yaml", ".yml") and "values" in path.name.lower()
 
 
-def values_in(doc: Document, values_file: bool, text: str) -> Iterator[Policy]:
-    """The Cilium values mappings this document holds (`text`: the file's, for values inside a string)."""
+def values_in(doc: Document, values_file: bool, text: str, cilium_named: bool = False) -> Iterator[Policy]:
+    """The Cilium values mappings this document holds (`text`: the file's, for values inside a string).
+
+    A bare values file (`values_file`) counts when it is Cilium's: its path names cilium (or it was given with
+    --values: `cilium_named`), it nests values under `cilium:`, or it sets keys only Cilium's chart has."""
     root = deref(doc.root)
     if not isinstance(root, Mapping):
         return
@@ -71,8 +74,39 @@ def values_in(doc: Document, values_file: bool, text: str) -> Iterator[Policy]:
     umbrella = deref(root.get("cilium"))
     if isinstance(umbrella, Mapping):
         yield Policy(doc, HELM_VALUES, None, "values/cilium", ("cilium",), umbrella)
-    else:
+    elif cilium_named or _keys(root) & CILIUM_KEYS:
         yield Policy(doc, HELM_VALUES, None, "values", (), root)
+
+
+# Top-level keys of Cilium's chart that other charts do not use: a values file setting one is Cilium's.
+CILIUM_KEYS = frozenset({
+    "kubeProxyReplacement", "k8sServiceHost", "k8sServicePort", "hubble", "clustermesh", "bpf", "routingMode",
+    "tunnelProtocol", "l2announcements", "l2podAnnouncements", "bgpControlPlane", "ipv4NativeRoutingCIDR",
+    "autoDirectNodeRoutes", "policyEnforcementMode", "egressGateway", "socketLB", "enableIPv4Masquerade",
+    "encryption", "ipam", "nodePort", "authentication", "customCalls", "svcSourceRangeCheck",
+})
+_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+
+
+def boolean(node: Node | None) -> bool | None:
+    """A boolean as Helm reads values (YAML 1.1: `yes`, `On`, `FALSE` …); None for anything else, quoted
+    strings included."""
+    value = deref(node)
+    if not isinstance(value, Scalar) or value.style is not None:
+        return None
+    return True if value.value in _TRUE else False if value.value in _FALSE else None
+
+
+def meant_boolean(node: Node | None) -> bool | None:
+    """What a boolean-looking value means, quoted or not (`"false"` is a string to Helm, but meant false)."""
+    found = boolean(node)
+    if found is not None:
+        return found
+    value = deref(node)
+    if isinstance(value, Scalar) and value.style in ("'", '"'):
+        return True if value.value in _TRUE else False if value.value in _FALSE else None
+    return None
 
 
 def _keys(mapping: Mapping) -> set[str]:

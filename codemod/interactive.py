@@ -49,7 +49,10 @@ def review(run: Run, rules: list[Rule], decisions: Decisions | None, decisions_p
                 accepted.append(finding)
                 rest = True
             elif answer == "d":
-                _record_local(decisions_path, finding)
+                if finding.decision is None:  # only a cluster selector takes a decision
+                    click.echo("only a cluster selector can be decided; skipped")
+                else:
+                    _record_local(decisions_path, finding)
             elif answer == "q":
                 quit_now = True
                 break

@@ -64,6 +64,7 @@ class Context:
     decisions: Decisions | None = None
     text: str = ""  # the file's text, so findings can quote what they point at
     values_file: bool = False  # a bare Helm values file (by its name, or named with --values)
+    cilium_named: bool = False  # its path says cilium, or it was named with --values
 
     def decide(self, peer: Peer) -> Decision:
         if self.decisions is None:
@@ -116,6 +117,13 @@ class RuleInfo:
     origin: str  # "built-in", or the distribution that registered it
 
 
+def _strings(value: object) -> tuple[str, ...]:
+    """A tuple of strings from what a (third-party) rule wrote: a tuple, a list, or one string."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, (list, tuple, set, frozenset)) else ()
+
+
 def describe(rule: Rule, origin: str = "built-in") -> RuleInfo:
     from codemod.cilium import KINDS
 
@@ -123,7 +131,7 @@ def describe(rule: Rule, origin: str = "built-in") -> RuleInfo:
     return RuleInfo(
         id=rule.id, summary=rule.summary, severity=severity if severity in SEVERITIES else "warning",
         fixable=bool(rule.fixable), needs_decision=bool(rule.needs_decision),
-        versions=tuple(getattr(rule, "versions", VERSIONS)), kinds=tuple(getattr(rule, "kinds", KINDS)),
+        versions=_strings(getattr(rule, "versions", VERSIONS)), kinds=_strings(getattr(rule, "kinds", KINDS)),
         explanation=str(getattr(rule, "explanation", "") or rule.summary).strip(),
         before=str(getattr(rule, "before", "")), after=str(getattr(rule, "after", "")), origin=origin)
 
@@ -137,15 +145,24 @@ def load_rules() -> list[Rule]:
     found: list[Rule] = [cls() for cls in BUILTIN]
     known = {rule.id for rule in found}
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        rule = entry.load()()
-        if rule.id not in known:
-            known.add(rule.id)
-            ORIGINS[rule.id] = entry.dist.name if entry.dist is not None else entry.value
-            found.append(rule)
+        origin = entry.dist.name if entry.dist is not None else entry.value
+        try:
+            rule = entry.load()()
+            rule_id = str(rule.id)
+        except Exception as exc:  # a broken plugin must not take every command down with it
+            PROBLEMS.append(f"rule plugin {entry.name} ({origin}) cannot be loaded: {type(exc).__name__}: {exc}")
+            continue
+        if rule_id in known:
+            PROBLEMS.append(f"rule plugin {entry.name} ({origin}) reuses the id {rule_id}; it is not loaded")
+            continue
+        known.add(rule_id)
+        ORIGINS[rule_id] = origin
+        found.append(rule)
     return found
 
 
 ORIGINS: dict[str, str] = {}  # third-party rule id -> the distribution that registered it
+PROBLEMS: list[str] = []  # plugins that could not be loaded, for the CLI to warn about
 
 
 class UnknownRule(ValueError):
@@ -157,10 +174,13 @@ def choose_rules(rules: list[Rule], select: Iterable[str] = (), ignore: Iterable
     """The rules a run uses: `select` (all when empty) minus `ignore`, limited to those about `target`.
     Ids are exact; a comma-separated list counts as several."""
     known = {rule.id for rule in rules}
-    chosen = {i for item in select for i in item.split(",") if i}
-    dropped = {i for item in ignore for i in item.split(",") if i}
+    chosen = {i.strip() for item in select for i in item.split(",") if i.strip()}
+    dropped = {i.strip() for item in ignore for i in item.split(",") if i.strip()}
     unknown = sorted((chosen | dropped) - known)
     if unknown:
         raise UnknownRule(f"unknown rule {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return [r for r in rules if (not chosen or r.id in chosen) and r.id not in dropped
+    left = [r for r in rules if (not chosen or r.id in chosen) and r.id not in dropped
             and (target is None or target in describe(r).versions)]
+    if (chosen or dropped) and not left:
+        raise UnknownRule("no rule left to run after --select/--ignore/--target-version")
+    return left

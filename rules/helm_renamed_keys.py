@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 
 from codemod.cilium import Policy, text_of
-from codemod.documents import Mapping, Node, deref, to_data
-from codemod.edits import Delete, Insert, Op, ReplaceEntry
-from codemod.helm import HELM_VALUES, is_full_copy, lookup
+from codemod.documents import Mapping, Node, Scalar, deref, to_data
+from codemod.edits import Delete, Insert, Op, Replace, ReplaceEntry
+from codemod.helm import HELM_VALUES, is_full_copy, lookup, meant_boolean
 from codemod.rule import Context, Finding
 
 
@@ -69,15 +69,21 @@ l2podAnnouncements:
         path = (*policy.path, "clustermesh", "enableMCSAPISupport")
         key = mesh.key_node("enableMCSAPISupport")
         assert key is not None
-        value = to_data(old)
+        meant = meant_boolean(old)
+        value = meant if meant is not None else to_data(old)  # a real boolean, whatever way it was spelled
         mcsapi = deref(mesh.get("mcsapi"))
         message = "clustermesh.enableMCSAPISupport is clustermesh.mcsapi.enabled since Cilium 1.19 (removed in 1.20)"
         fix: list[Op]
         if mcsapi is None:
             fix = [ReplaceEntry(doc, path, "mcsapi", {"enabled": value})]
+        elif isinstance(mcsapi, Scalar) and mcsapi.is_null:
+            fix = [Delete(doc, path), Replace(doc, (*policy.path, "clustermesh", "mcsapi"), {"enabled": value})]
         elif isinstance(mcsapi, Mapping) and mcsapi.get("enabled") is None:
             fix = [Delete(doc, path), Insert(doc, (*policy.path, "clustermesh", "mcsapi", "enabled"), value)]
-        else:
+        elif isinstance(mcsapi, Mapping):
             return context.finding(self.id, policy, path, key, message + "; mcsapi.enabled is set too: remove "
                                    "enableMCSAPISupport")
+        else:
+            return context.finding(self.id, policy, path, key, message + "; mcsapi is not a mapping here: set "
+                                   "mcsapi.enabled by hand")
         return context.finding(self.id, policy, path, key, message, fix=fix, fixable=True)

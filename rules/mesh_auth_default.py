@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from codemod.cilium import Policy, sections, text_of
 from codemod.documents import Mapping, deref
 from codemod.edits import Insert
-from codemod.helm import HELM_VALUES, lookup
+from codemod.helm import HELM_VALUES, lookup, meant_boolean
 from codemod.rule import Context, Finding
 
 if TYPE_CHECKING:
@@ -51,14 +51,14 @@ authentication:
         if policy.kind != HELM_VALUES:
             yield from self._required(policy, context)
             return
-        _, spire = lookup(policy.node, ("authentication", "mutual", "spire", "enabled"))
-        _, enabled = lookup(policy.node, ("authentication", "enabled"))
-        if text_of(enabled) == "true" or (text_of(spire) == "true" and enabled is None):
-            self.mesh_auth_on = True
-        if text_of(spire) != "true":
-            return
+        _, spire_node = lookup(policy.node, ("authentication", "mutual", "spire", "enabled"))
         holder, enabled = lookup(policy.node, ("authentication", "enabled"))
-        assert holder is not None and spire is not None
+        spire = meant_boolean(spire_node)
+        if meant_boolean(enabled) is True or (spire is True and enabled is None):
+            self.mesh_auth_on = True
+        if spire is not True:
+            return
+        assert holder is not None
         path = (*policy.path, "authentication", "enabled")
         if enabled is None:
             key = holder.key_node("mutual")
@@ -67,7 +67,7 @@ authentication:
                                   "authentication.mutual.spire.enabled is true but authentication.enabled is unset: "
                                   "it defaults to false on Cilium 1.19 and the values fail to render",
                                   fix=[Insert(policy.document.index, path, True)], fixable=True)
-        elif text_of(enabled) == "false":
+        elif meant_boolean(enabled) is False:
             key = holder.key_node("enabled")
             assert key is not None
             yield context.finding(self.id, policy, path, key,

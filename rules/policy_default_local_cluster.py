@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from codemod.cilium import Policy, text_of
 from codemod.documents import Mapping, Node, Path, Scalar, deref
 from codemod.edits import Insert, Op, Replace, remove_entry
-from codemod.helm import HELM_VALUES, lookup
+from codemod.helm import HELM_VALUES, boolean, lookup, meant_boolean
 from codemod.rule import Context, Finding
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ clustermesh:
 """
 
     escape_hatch: str | None = None  # "on" or "off": set by `rewrite --escape-hatch`
+    escape_hatch_blocked: str | None = None  # why "off" must not take it out yet (set with it)
 
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         holder, node = lookup(policy.node, ("clustermesh", "policyDefaultLocalCluster"))
@@ -53,27 +54,29 @@ clustermesh:
         key = holder.key_node("policyDefaultLocalCluster")
         assert key is not None
         text = text_of(value) or ""
-        quoted = value.style in ("'", '"')
-        if quoted and text.lower() in ("true", "false"):
+        meant = meant_boolean(value)
+        if boolean(value) is None and meant is not None:
             yield context.finding(self.id, policy, path, key,
                                   f'policyDefaultLocalCluster: "{text}" is a string and the chart schema rejects '
                                   "it: write the boolean",
-                                  fix=[Replace(doc, path, text.lower() == "true")], fixable=True)
-        elif text == "false":
+                                  fix=[Replace(doc, path, meant)], fixable=True)
+        elif meant is False:
             yield context.finding(self.id, policy, path, key, ESCAPE_HATCH, severity="info")
 
     def _escape_hatch(self, policy: Policy, context: Context, holder: Mapping | None, value: Node | None,
                       path: Path, doc: int) -> Iterator[Finding]:
-        is_false = isinstance(value, Scalar) and (text_of(value) or "").lower() == "false"
+        is_false = meant_boolean(value) is False
         where = holder.key_node("policyDefaultLocalCluster") if holder is not None else None
         anchor = where or policy.node.key_node("clustermesh") or policy.node
         if self.escape_hatch == "on":
-            if is_false and isinstance(value, Scalar) and value.style is None:
+            if boolean(value) is False:
                 return
             fix: list[Op] = [Replace(doc, path, False)] if value is not None else [Insert(doc, path, False)]
             yield context.finding(self.id, policy, path, anchor, "escape hatch on: policyDefaultLocalCluster: "
                                   "false keeps Cilium 1.18's peer default through the upgrade window",
                                   fix=fix, fixable=True)
+        elif is_false and holder is not None and self.escape_hatch_blocked:
+            yield context.finding(self.id, policy, path, anchor, self.escape_hatch_blocked)
         elif is_false and holder is not None:
             mapping_path = path[:-1]
             yield context.finding(self.id, policy, path, anchor, "escape hatch off: policies name their clusters; "
@@ -84,6 +87,8 @@ clustermesh:
     def after_run(self, run: Run) -> None:
         """The escape hatch is no longer needed when every policy scanned already names its clusters."""
         if "implicit-cluster-selector" not in run.rules or not any(r.verdicts for r in run.files):
+            return
+        if run.skipped or run.errors:  # a policy that could not be read may still rely on it
             return
         if any(f.rule == "implicit-cluster-selector" for f in run.findings):
             return

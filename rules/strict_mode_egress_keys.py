@@ -57,13 +57,20 @@ encryption:
         if not isinstance(strict, Mapping):
             return
         present = [k for k in OLD_KEYS if strict.own(k) is not None]
-        if not present:
+        merged = [k for k in OLD_KEYS if strict.get(k) is not None and strict.own(k) is None]
+        if not present and not merged:
+            return
+        path = (*policy.path, "encryption", "strictMode")
+        if merged:
+            where = strict.key_node(present[0]) if present else None
+            yield context.finding(self.id, policy, (*path, merged[0]), where or node or strict,
+                                  f"encryption.strictMode.{merged[0]} comes from a YAML merge key (<<) and belongs "
+                                  "under strictMode.egress since Cilium 1.19: move it by hand")
             return
         if is_full_copy(policy.node) and all(_text(strict.own(k)) == DEFAULTS[k] for k in present):
             return
         egress = deref(strict.get("egress"))
         clash = [k for k in present if isinstance(egress, Mapping) and egress.get(k) is not None]
-        path = (*policy.path, "encryption", "strictMode")
         key = strict.key_node(present[0])
         assert key is not None
         old = present[0] if len(present) == 1 else "{" + ",".join(present) + "}"
@@ -72,13 +79,16 @@ encryption:
                                   f"strictMode sets {', '.join(clash)} both at the old place and under egress: "
                                   "keep one (both render duplicate ConfigMap keys on 1.19; 1.20 ignores the old)")
             return
-        block = not strict.flow and (egress is None or (isinstance(egress, Mapping) and not egress.flow))
         message = (f"encryption.strictMode.{old} belong{'s' if len(present) == 1 else ''} under strictMode.egress "
                    "since Cilium 1.19; 1.20 ignores the old place and strict mode switches off")
-        fix = [Nest(policy.document.index, path, tuple(present), "egress")] if block else []
-        yield context.finding(self.id, policy, (*path, present[0]), key,
-                              message if block else message + " (flow style: move them by hand)",
-                              fix=fix, fixable=block)
+        if strict.flow:
+            why = " (flow style: move them by hand)"
+        elif egress is not None and not (isinstance(egress, Mapping) and egress.pairs and not egress.flow):
+            why = " (egress is written empty or in flow style: move them under it by hand)"
+        else:
+            why = ""
+        fix = [] if why else [Nest(policy.document.index, path, tuple(present), "egress")]
+        yield context.finding(self.id, policy, (*path, present[0]), key, message + why, fix=fix, fixable=not why)
 
 
 def _text(node: Node | None) -> str | None:

@@ -461,3 +461,70 @@ def test_removed_keys_follow_the_target_version(in_tmp: Path) -> None:
     assert "preflight.tofqdnsPreCache is ignored since Cilium 1.20" in everything.stdout
     to_119 = invoke("scan", "values.yaml", "--target-version", "1.19")
     assert "nodePort.enabled" in to_119.stdout and "tofqdnsPreCache" not in to_119.stdout
+
+
+# ---------------------------------------------------------------- review findings, each pinned
+
+POLICY_IMPLICIT = ("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n"
+                   "  endpointSelector: {}\n  ingress:\n    - fromEndpoints: [{matchLabels: {app: a}}]\n")
+
+
+def test_escape_hatch_stays_while_a_selector_is_undecided(in_tmp: Path) -> None:
+    write_files(in_tmp, {"values.yaml": "clustermesh:\n  policyDefaultLocalCluster: false\n",
+                         "p.yaml": POLICY_IMPLICIT})
+    blocked = invoke("rewrite", ".", "--escape-hatch", "off", "--write")
+    assert blocked.exit_code == 1
+    assert (in_tmp / "values.yaml").read_text() == "clustermesh:\n  policyDefaultLocalCluster: false\n"
+    assert "escape hatch kept; undecided selectors that rely on the default: 1" in blocked.stderr
+    write_files(in_tmp, {"d.yaml": "version: 1\ndefault: all-clusters\n"})
+    done = invoke("rewrite", ".", "--escape-hatch", "off", "--decisions", "d.yaml", "--write")
+    assert done.exit_code == 0, done.output
+    assert (in_tmp / "values.yaml").read_text() == "clustermesh: {}\n"
+
+
+def test_only_cilium_values_are_values(in_tmp: Path) -> None:
+    write_files(in_tmp, {
+        "charts/grafana/values.yaml": "replicas: 2\n",
+        "umbrella/values.yaml": "grafana:\n  enabled: true\nprometheus:\n  enabled: true\n",
+        "charts/broken/values.yaml": "a: [1\n",
+        "infra/cilium/values.yaml": "operator:\n  replicas: 1\n",
+        "values-net.yaml": "kubeProxyReplacement: true\n",
+    })
+    result = invoke("rewrite", ".", "--escape-hatch", "on", "--write")
+    assert result.exit_code == 0, result.output
+    assert (in_tmp / "charts/grafana/values.yaml").read_text() == "replicas: 2\n"
+    assert "policyDefaultLocalCluster" not in (in_tmp / "umbrella/values.yaml").read_text()
+    assert "charts/broken/values.yaml: skipped: not YAML (read only because its name looks like Helm values)" \
+        in result.stderr
+    assert (in_tmp / "infra/cilium/values.yaml").read_text().endswith("policyDefaultLocalCluster: false\n")
+    assert (in_tmp / "values-net.yaml").read_text().endswith("policyDefaultLocalCluster: false\n")
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    ("clustermesh:\n  enableMCSAPISupport: yes\n", "clustermesh:\n  mcsapi:\n    enabled: true\n"),
+    ("clustermesh:\n  enableMCSAPISupport: \"false\"\n", "clustermesh:\n  mcsapi:\n    enabled: false\n"),
+    ("clustermesh:\n  enableMCSAPISupport: true\n  mcsapi:\n", "clustermesh:\n  mcsapi: {enabled: true}\n"),
+    ("clustermesh:\n  policyDefaultLocalCluster: \"False\"\n", "clustermesh:\n  policyDefaultLocalCluster: false\n"),
+    ("authentication:\n  mutual: {spire: {enabled: True}}\n",
+     "authentication:\n  mutual: {spire: {enabled: True}}\n  enabled: true\n"),
+], ids=["yes", "quoted-false", "null-mcsapi", "quoted-False", "True"])
+def test_booleans_as_helm_reads_them(in_tmp: Path, text: str, after: str) -> None:
+    write_files(in_tmp, {"values.yaml": text})
+    assert invoke("rewrite", "values.yaml", "--write").exit_code == 0
+    assert (in_tmp / "values.yaml").read_text() == after
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("clustermesh:\n  policyDefaultLocalCluster: FALSE\n", "keeps Cilium 1.18's peer default (the escape hatch)"),
+    ("clustermesh:\n  enableMCSAPISupport: true\n  mcsapi: false\n",
+     "mcsapi is not a mapping here: set mcsapi.enabled by hand"),
+    ("encryption:\n  strictMode:\n    enabled: true\n    egress: {}\n",
+     "(egress is written empty or in flow style: move them under it by hand)"),
+    ("defaults: &d\n  enabled: true\nencryption:\n  strictMode:\n    <<: *d\n    cidr: 10.0.0.0/8\n",
+     "encryption.strictMode.enabled comes from a YAML merge key (<<)"),
+])
+def test_review_reports(in_tmp: Path, text: str, message: str) -> None:
+    write_files(in_tmp, {"values.yaml": text})
+    assert message in invoke("scan", "values.yaml").stdout
+    invoke("rewrite", "values.yaml", "--write")
+    assert (in_tmp / "values.yaml").read_text() == text

@@ -152,3 +152,34 @@ def test_a_third_party_rule_package_is_listed_explained_and_run(tmp_path: Path) 
     assert scanned.returncode == 0  # info findings never hold the exit status at 1
     ignored = run_cli(tmp_path, "scan", "examples/gitops", "--ignore", "policy-description", "--format", "json")
     assert "policy-description" not in {f["rule"] for f in json.loads(ignored.stdout)["findings"]}
+
+
+def test_selection_edge_cases(tmp_path: Path) -> None:
+    spaced = invoke("scan", str(EXAMPLES), "--format", "json", "--select", "to-services-local, ipblock-peer")
+    assert {f["rule"] for f in json.loads(spaced.stdout)["findings"]} == {"to-services-local", "ipblock-peer"}
+    nothing = invoke("scan", str(EXAMPLES), "--select", "ipblock-peer", "--ignore", "ipblock-peer")
+    assert nothing.exit_code == 2 and "no rule left to run" in nothing.stderr
+    needs = invoke("rewrite", str(EXAMPLES), "--select", "implicit-cluster-selector")
+    assert needs.exit_code == 2 and "give --decisions" in needs.stderr
+
+
+def test_a_broken_or_clashing_plugin_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    info = tmp_path / "broken_rules-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-rules\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[cilium_codemod.rules]\nbroken = no_such_module:Rule\n"
+                                           "again = rules.ipblock_peer:IpBlockPeer\n")
+    result = run_cli(tmp_path, "scan", "examples/gitops", "--select", "ipblock-peer")
+    assert result.returncode == 0, result.stderr
+    assert "warning: rule plugin broken (broken-rules) cannot be loaded: ModuleNotFoundError" in result.stderr
+    assert "warning: rule plugin again (broken-rules) reuses the id ipblock-peer; it is not loaded" in result.stderr
+
+
+def test_plugin_versions_may_be_one_string() -> None:
+    class One:
+        id, summary, fixable, needs_decision, versions = "one", "s", False, False, "1.20"
+
+        def check(self, policy: object, context: object) -> list[object]:
+            return []
+
+    assert describe(One()).versions == ("1.20",)  # type: ignore[arg-type]
