@@ -89,6 +89,19 @@ def rule_options(command: F) -> F:
                         "rules`.")(command)
 
 
+def jobs_option(command: F) -> F:
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+                        help="Check files in N processes (default: the CPU count); output order stays the "
+                        "same.")(command)
+
+
+def _jobs(jobs: int | None) -> int:
+    if jobs is not None:
+        return jobs
+    count = getattr(os, "process_cpu_count", os.cpu_count)()
+    return max(1, count or 1)
+
+
 def _rules(select: tuple[str, ...], ignore: tuple[str, ...], target: str | None) -> list[Rule]:
     from codemod.rule import PROBLEMS, UnknownRule, choose_rules, load_rules
 
@@ -141,14 +154,15 @@ def main() -> None:
               help="Decision file: each affected selector also shows the action that applies to it.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 @rule_options
+@jobs_option
 def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: str, select: tuple[str, ...],
-         ignore: tuple[str, ...], target: str | None, values: tuple[str, ...]) -> None:
+         ignore: tuple[str, ...], target: str | None, values: tuple[str, ...], jobs: int | None) -> None:
     """Report every peer selector that relies on the implicit cluster default, and other upgrade findings."""
     from codemod import engine
 
     rules = _rules(select, ignore, target)
     decisions = _load_decisions(decisions_path)
-    run = engine.run(paths, rules, decisions, fix=False, progress=_progress, values=values)
+    run = engine.run(paths, rules, decisions, fix=False, progress=_progress, values=values, jobs=_jobs(jobs))
     with_decision = decisions is not None
     if fmt == "json":
         from codemod.render.json import report
@@ -202,9 +216,10 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
               help="on: write clustermesh.policyDefaultLocalCluster: false into the Cilium values (1.18's peer "
               "default for the upgrade window); off: take it out again once every policy names its clusters.")
 @rule_options
+@jobs_option
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
             fmt: str, interactive: bool, color: str, escape_hatch: str | None, select: tuple[str, ...],
-            ignore: tuple[str, ...], target: str | None, values: tuple[str, ...]) -> None:
+            ignore: tuple[str, ...], target: str | None, values: tuple[str, ...], jobs: int | None) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
@@ -230,7 +245,7 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
             raise click.UsageError(f"{', '.join(r.id for r in rules)} rewrites as the decision file says: "
                                    "give --decisions")
         rules = [r for r in rules if not r.needs_decision]
-    run = engine.run(paths, rules, decisions, fix=True, progress=_progress, values=values)
+    run = engine.run(paths, rules, decisions, fix=True, progress=_progress, values=values, jobs=_jobs(jobs))
     if interactive:
         from codemod.interactive import review
 

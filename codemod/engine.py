@@ -6,7 +6,7 @@ an error that names it. Nothing here prints; the CLI renders what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class FileResult:
     skipped: list[Skipped] = field(default_factory=list)
     verdicts: list[PolicyVerdict] = field(default_factory=list)
     values_file: bool = False  # read as Helm values whatever its name
+    facts: set[str] = field(default_factory=set)  # what rules learnt in this file (Context.facts)
     source: SourceFile | None = None
     new_text: str | None = None  # set when the file would change
 
@@ -90,6 +91,11 @@ class Run:
         return [s for r in self.files for s in r.skipped]
 
     @property
+    def facts(self) -> set[str]:
+        """What rules learnt across the run (gathered per file, so it works with --jobs too)."""
+        return {fact for r in self.files for fact in r.facts}
+
+    @property
     def changed(self) -> list[FileResult]:
         return [r for r in self.files if r.changed]
 
@@ -98,27 +104,65 @@ Progress = Callable[[list[Path | Skipped | FileError]], Iterable[Path | Skipped 
 Visit = Callable[[Policy, Context], None]
 
 
+PARALLEL_FROM = 64  # files: below this, starting worker processes costs more than it saves
+
+
 def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool,
-        progress: Progress | None = None, visit: Visit | None = None, values: Sequence[str] = ()) -> Run:
+        progress: Progress | None = None, visit: Visit | None = None, values: Sequence[str] = (),
+        jobs: int = 1) -> Run:
     """Every file under `paths`, in a stable order; `progress` may wrap the list to show how far it got;
-    `visit` sees every policy checked (for commands that need more than findings, such as `propose`)."""
+    `visit` sees every policy checked (for commands that need more than findings, such as `propose`);
+    `jobs` > 1 checks files in that many processes (results keep the files' order)."""
     result = Run()
     forced = frozenset(absolute(v) for v in values)  # files named with --values: Helm values whatever their name
     found_all = list(discover([*paths, *(v for v in values if v not in paths)]))
+    files = [f for f in found_all if isinstance(f, Path)]
+    checked: Iterable[FileResult]
+    if jobs > 1 and visit is None and len(files) >= PARALLEL_FROM:
+        checked = _in_processes(files, rules, decisions, fix, forced, jobs)
+    else:
+        checked = (check_file(f, rules, decisions, fix, visit, absolute(f) in forced) for f in files)
+    results = iter(checked)
     for found in progress(found_all) if progress is not None else found_all:
         if isinstance(found, Skipped):
             result.files.append(FileResult(found.file, skipped=[found]))
-            continue
-        if isinstance(found, FileError):
+        elif isinstance(found, FileError):
             result.files.append(FileResult(found.file, errors=[found]))
-            continue
-        result.files.append(check_file(found, rules, decisions, fix, visit, absolute(found) in forced))
+        else:
+            result.files.append(next(results))
     result.rules = [rule.id for rule in rules]
     for rule in rules:  # rules whose findings depend on the whole run (values and policies together)
         after_run = getattr(rule, "after_run", None)
         if after_run is not None:
             after_run(result)
     return result
+
+
+_WORKER: tuple[list[Rule], Decisions | None, bool, frozenset[Path]] | None = None
+
+
+def _start_worker(rules: list[Rule], decisions: Decisions | None, fix: bool, forced: frozenset[Path]) -> None:
+    global _WORKER
+    _WORKER = (rules, decisions, fix, forced)
+
+
+def _check_in_worker(path: Path) -> FileResult:
+    assert _WORKER is not None
+    rules, decisions, fix, forced = _WORKER
+    return check_file(path, rules, decisions, fix, None, absolute(path) in forced)
+
+
+def _in_processes(files: list[Path], rules: list[Rule], decisions: Decisions | None, fix: bool,
+                  forced: frozenset[Path], jobs: int) -> Iterator[FileResult]:
+    """The files checked by `jobs` worker processes, in the files' order. Each worker gets the rules and
+    decisions once; a file's result (findings, facts, the rewritten text) comes back whole."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                             initializer=_start_worker, initargs=(rules, decisions, fix, forced)) as pool:
+        yield from pool.map(_check_in_worker, files, chunksize=max(1, min(32, len(files) // (jobs * 8))))
 
 
 def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
@@ -165,6 +209,7 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
     context = Context(source.path, source.display, decisions, source.text, values_file,
                       cilium_named=forced or "cilium" in source.display.lower())
     result.values_file = values_file
+    result.facts = context.facts
     found = _check_documents(docs, rules, context, result, visit)
     if found is None:
         return result

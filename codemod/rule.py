@@ -65,6 +65,7 @@ class Context:
     text: str = ""  # the file's text, so findings can quote what they point at
     values_file: bool = False  # a bare Helm values file (by its name, or named with --values)
     cilium_named: bool = False  # its path says cilium, or it was named with --values
+    facts: set[str] = field(default_factory=set)  # what rules learnt here, for their `after_run` (see Run.facts)
 
     def decide(self, peer: Peer) -> Decision:
         if self.decisions is None:

@@ -45,8 +45,6 @@ authentication:
   enabled: true
 """
 
-    mesh_auth_on = False  # some Cilium values in this run turn mesh authentication on (or will, once fixed)
-
     def check(self, policy: Policy, context: Context) -> Iterator[Finding]:
         if policy.kind != HELM_VALUES:
             yield from self._required(policy, context)
@@ -55,7 +53,7 @@ authentication:
         holder, enabled = lookup(policy.node, ("authentication", "enabled"))
         spire = meant_boolean(spire_node)
         if meant_boolean(enabled) is True or (spire is True and enabled is None):
-            self.mesh_auth_on = True
+            context.facts.add(MESH_AUTH_ON)  # these values turn mesh authentication on (or will, once fixed)
         if spire is not True:
             return
         assert holder is not None
@@ -85,9 +83,10 @@ authentication:
 
     def after_run(self, run: Run) -> None:
         """Policies that require authentication are fine when the values scanned turn mesh auth on."""
-        if self.mesh_auth_on:
+        if MESH_AUTH_ON in run.facts:
             run.drop([f for f in run.findings if f.rule == self.id and f.message == REQUIRED])
 
 
+MESH_AUTH_ON = "mesh-auth-default: mesh authentication on"
 REQUIRED = ("authentication.mode: required drops this traffic (AUTH_REQUIRED) while mesh authentication is off, the "
             "default since Cilium 1.19: set authentication.enabled: true in the Cilium values (none scanned does)")
