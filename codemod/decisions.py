@@ -110,12 +110,12 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
+SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "decisions.schema.json"  # shipped in the package
+
+
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    from importlib import resources
-
-    text = resources.files("codemod").joinpath("schemas/decisions.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def load(path: Path) -> Decisions:
@@ -155,13 +155,15 @@ def loads(path: Path, text: str) -> Decisions:
 
 
 def _cache_path(content: bytes) -> Path | None:
-    """Where the validated data of this exact content lives; None when caching is off."""
-    import hashlib
-
+    """Where the validated data of this exact content (and schema) lives; None when caching is off."""
     if os.environ.get("CILIUM_CODEMOD_NO_CACHE"):
         return None
+    try:
+        from _blake2 import blake2b  # CPython's built-in: no OpenSSL to load on the pre-commit path
+    except ImportError:  # pragma: no cover (other interpreters)
+        from hashlib import blake2b
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = hashlib.sha256(json.dumps(schema(), sort_keys=True).encode() + b"\0" + content).hexdigest()
+    key = blake2b(SCHEMA_FILE.read_bytes() + b"\0" + content, digest_size=32).hexdigest()
     return Path(base) / "cilium-codemod" / "decisions" / f"{key}.json"
 
 

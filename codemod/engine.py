@@ -9,15 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codemod.cilium import KINDS, Policy, manifests
 from codemod.decisions import Decisions
 from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans, to_data
-from codemod.edits import Op, Replace, TextEdit, Unsafe, apply_edits
+from codemod.edits import Op, Replace, TextEdit, Unsafe
 from codemod.helm import EMBEDDED, HELM_VALUES, Embedded, embedded, is_values_name, values_in
 from codemod.helm import WORDS as HELM_WORDS
-from codemod.planner import Planner
 from codemod.rule import Context, Finding, Rule, describe
+
+if TYPE_CHECKING:
+    from codemod.planner import Planner
+
 from codemod.sources import (
     POLICY_WORD,
     TEMPLATE_REASON,
@@ -31,8 +35,6 @@ from codemod.sources import (
     read_source,
     template_reason,
 )
-from codemod.style import detect_style
-from codemod.verify import verify
 
 
 @dataclass
@@ -284,6 +286,11 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
     ops = [op for f in findings for op in f.fix]
     if not ops:
         return None
+    from codemod.edits import apply_edits  # the splicing machinery: only for files that change
+    from codemod.planner import Planner
+    from codemod.style import detect_style
+    from codemod.verify import verify
+
     json_mode = source.path.suffix == ".json"
     edits: list[TextEdit] = []
     for doc in docs:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from codemod.cilium import Peer, Policy
 from codemod.decisions import UNDECIDED, Decision, Decisions, Subject
@@ -139,27 +139,78 @@ def describe(rule: Rule, origin: str = "built-in") -> RuleInfo:
 
 def load_rules() -> list[Rule]:
     """The built-in rules, then any registered under the `cilium_codemod.rules` entry-point group."""
-    from importlib.metadata import entry_points
-
     from rules import BUILTIN
 
     found: list[Rule] = [cls() for cls in BUILTIN]
     known = {rule.id for rule in found}
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        origin = entry.dist.name if entry.dist is not None else entry.value
+    for name, value, origin in _plugin_entries():
         try:
-            rule = entry.load()()
+            rule = _load(value)()
             rule_id = str(rule.id)
         except Exception as exc:  # a broken plugin must not take every command down with it
-            PROBLEMS.append(f"rule plugin {entry.name} ({origin}) cannot be loaded: {type(exc).__name__}: {exc}")
+            PROBLEMS.append(f"rule plugin {name} ({origin}) cannot be loaded: {type(exc).__name__}: {exc}")
             continue
         if rule_id in known:
-            PROBLEMS.append(f"rule plugin {entry.name} ({origin}) reuses the id {rule_id}; it is not loaded")
+            PROBLEMS.append(f"rule plugin {name} ({origin}) reuses the id {rule_id}; it is not loaded")
             continue
         known.add(rule_id)
         ORIGINS[rule_id] = origin
         found.append(rule)
     return found
+
+
+def _load(value: str) -> Any:
+    """What an entry point's `module:attr.attr` names (EntryPoint.load, without importlib.metadata)."""
+    import importlib
+
+    module, _, attrs = value.partition(":")
+    target: Any = importlib.import_module(module.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        target = getattr(target, attr)
+    return target
+
+
+def _plugin_entries() -> list[tuple[str, str, str]]:
+    """(name, `module:attr`, distribution) of each registered rule plugin, sorted by name.
+
+    importlib.metadata reads every installed distribution's metadata (about 15 ms, on every pre-commit
+    run), so the answer is cached under the user cache folder, keyed by the folders on sys.path and their
+    modification times: installing or removing a distribution changes its folder's time."""
+    import json
+    import os
+    import sys
+
+    stamp = []
+    for folder in sys.path:
+        try:
+            stamp.append([folder, os.stat(folder or ".").st_mtime_ns])
+        except OSError:
+            continue
+    cache = None
+    if not os.environ.get("CILIUM_CODEMOD_NO_CACHE"):
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        cache = os.path.join(base, "cilium-codemod", "plugins.json")
+        try:
+            with open(cache, encoding="utf-8") as handle:
+                saved = json.load(handle)
+            if saved.get("stamp") == stamp:
+                return [(str(n), str(v), str(d)) for n, v, d in saved["entries"]]
+        except (OSError, ValueError, AttributeError):
+            pass
+    from importlib.metadata import entry_points
+
+    entries = sorted((e.name, e.value, e.dist.name if e.dist is not None else e.value)
+                     for e in entry_points(group=ENTRY_POINT_GROUP))
+    if cache is not None:
+        try:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            tmp = f"{cache}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump({"stamp": stamp, "entries": entries}, handle)
+            os.replace(tmp, cache)
+        except OSError:
+            pass
+    return entries
 
 
 ORIGINS: dict[str, str] = {}  # third-party rule id -> the distribution that registered it
