@@ -1,0 +1,159 @@
+"""Time `scan` and `rewrite` on a synthetic GitOps monorepo against the parser floors, in one run on one tree.
+
+    python benchmarks/timing.py                      # 500, 2,000 and 8,000 files
+    python benchmarks/timing.py --sizes 2000 --jobs 2
+
+Every measurement runs in its own process (wall time and that process's peak RSS), on the same tree:
+- floors: reading every file; composing every file with PyYAML's libyaml-backed loader; a ruamel.yaml
+  round-trip load (skipped above 2,000 files: it takes minutes);
+- `scan --decisions` with one and with N processes, `rewrite` (dry run), and `rewrite --write` with an
+  all-clusters decision (on a fresh copy of the tree);
+- the pre-commit case: a one-file `scan --decisions` against `python -c "import click, yaml"`.
+Ratios are against the compose floor. Machines here are shared and noisy: read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from monorepo import generate  # noqa: E402 (the generator lives beside this script)
+
+MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+sys.stderr.write(done.stderr if done.returncode not in (0, 1) else "")
+print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+READ = """
+import pathlib, sys
+for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    p.read_bytes()
+"""
+
+COMPOSE = """
+import pathlib, sys, yaml
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    list(yaml.compose_all(p.read_text(encoding="utf-8"), Loader=Loader))
+"""
+
+ROUND_TRIP = """
+import pathlib, sys
+from ruamel.yaml import YAML
+y = YAML()
+for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    list(y.load_all(p.read_text(encoding="utf-8")))
+"""
+
+
+@dataclass
+class Timing:
+    seconds: float
+    peak_mb: float
+    status: int
+
+
+def measure(args: list[str], repeat: int = 1) -> Timing:
+    """Wall time (median of `repeat`) and peak RSS of one command, run under its own parent process."""
+    runs: list[Timing] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - start
+        sys.stderr.write(done.stderr)
+        status, peak = done.stdout.split()
+        runs.append(Timing(wall, int(peak) / 1024, int(status)))
+    runs.sort(key=lambda t: t.seconds)
+    return runs[len(runs) // 2]
+
+
+def codemod(*args: str) -> list[str]:
+    return [sys.executable, "-m", "codemod", *args]
+
+
+def bench(size: int, jobs: int, folder: Path, round_trip_limit: int) -> dict[str, Timing]:
+    tree = folder / f"tree-{size}"
+    if not tree.exists():
+        stats = generate(tree, size)
+        print(f"# {size} files: {stats.documents:,} documents, {stats.policies:,} policies, "
+              f"{stats.implicit_selectors:,} implicit and {stats.explicit_selectors:,} explicit selectors, "
+              f"{stats.bytes / 2**20:.1f} MB", flush=True)
+    decisions = folder / "all-clusters.yaml"
+    decisions.write_text("version: 1\ndefault: all-clusters\n")
+    out: dict[str, Timing] = {
+        "read": measure([sys.executable, "-c", READ, str(tree)], 3),
+        "compose (libyaml)": measure([sys.executable, "-c", COMPOSE, str(tree)], 3),
+    }
+    if size <= round_trip_limit:
+        out["round-trip (ruamel)"] = measure([sys.executable, "-c", ROUND_TRIP, str(tree)])
+    out["scan -j 1"] = measure(codemod("scan", str(tree), "--decisions", str(decisions), "--jobs", "1"), 3)
+    out[f"scan -j {jobs}"] = measure(codemod("scan", str(tree), "--decisions", str(decisions), "--jobs", str(jobs)), 3)
+    out["rewrite (dry run)"] = measure(codemod("rewrite", str(tree), "--decisions", str(decisions), "--jobs", "1"))
+    copy = folder / f"copy-{size}"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(tree, copy)
+    out["rewrite --write"] = measure(codemod("rewrite", str(copy), "--decisions", str(decisions), "--write",
+                                             "--jobs", "1"))
+    shutil.rmtree(copy)
+    return out
+
+
+def startup(folder: Path) -> tuple[float, float]:
+    tree = folder / "tree-500"
+    one = next(p for p in sorted(tree.rglob("*.yaml")) if "NetworkPolicy" in p.read_text(encoding="utf-8"))
+    floor = measure([sys.executable, "-c", "import click, yaml"], 9).seconds
+    hook = measure(codemod("scan", str(one), "--decisions", str(folder / "all-clusters.yaml")), 9).seconds
+    return floor, hook
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="500,2000,8000", help="Tree sizes in files, comma-separated.")
+    parser.add_argument("--jobs", type=int, default=2, help="Processes for the parallel scan (default 2).")
+    parser.add_argument("--keep", type=Path, help="Folder for the trees (kept; reused when present).")
+    parser.add_argument("--round-trip-limit", type=int, default=2000,
+                        help="Largest tree to round-trip load with ruamel.yaml (slow).")
+    options = parser.parse_args()
+    folder = options.keep or Path(tempfile.mkdtemp(prefix="codemod-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in options.sizes.split(",")]
+    results = {size: bench(size, options.jobs, folder, options.round_trip_limit) for size in sizes}
+    names = list(dict.fromkeys(name for r in results.values() for name in r))
+    print(f"\n{'':22}" + "".join(f"{size:>9,} files     " for size in sizes))
+    for name in names:
+        row = f"{name:22}"
+        for size in sizes:
+            t = results[size].get(name)
+            floor = results[size]["compose (libyaml)"].seconds
+            row += f"{t.seconds:7.2f} s {t.seconds / floor:5.2f}x " if t else f"{'n/a':>16} "
+        print(row)
+    print(f"\n{'peak RSS (MB)':22}" + "".join(f"{results[s]['scan -j 1'].peak_mb:>9.0f} scan      " for s in sizes))
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        growth = results[large]["scan -j 1"].seconds / results[small]["scan -j 1"].seconds
+        print(f"scan time grows {growth:.2f}x for {large / small:.0f}x the files")
+    jobs_gain = statistics.fmean(r["scan -j 1"].seconds / r[f"scan -j {options.jobs}"].seconds
+                                 for r in results.values())
+    print(f"--jobs {options.jobs}: {jobs_gain:.2f}x faster than --jobs 1 (mean over sizes)")
+    if 500 in sizes:
+        floor, hook = startup(folder)
+        print(f"one-file scan --decisions: {hook * 1000:.0f} ms, {hook / floor:.2f}x `import click, yaml` "
+              f"({floor * 1000:.0f} ms)")
+    if options.keep is None:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
