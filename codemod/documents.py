@@ -155,8 +155,39 @@ def _loader() -> type:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def parse_stream(text: str) -> list[Document]:
-    """Compose every document of a YAML stream into node trees with positions."""
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+
+
+def relevant_only(text: str, words: tuple[str, ...] | None) -> str:
+    """The text with every document that holds none of `words` blanked out: same length, same lines and
+    offsets, same documents (a blanked one is empty), so only the documents that can matter are composed.
+    A stream with `...` markers or directives is left whole (its documents are not just `---` sections)."""
+    if words is None or "\n..." in text or text.startswith(("...", "%")) or "\n%" in text:
+        return text
+    bounds = [m.start() for m in _MARKER.finditer(text)]
+    if not bounds:
+        return text
+    out: list[str] = []
+    for start, end in zip([0, *bounds], [*bounds, len(text)], strict=True):
+        section = text[start:end]
+        if any(word in section for word in words):
+            out.append(section)
+        elif start == 0:  # before the first marker: a document only if it holds more than comments
+            has_content = any(line.strip() and not line.lstrip().startswith("#") for line in section.splitlines())
+            out.append("~" + _blank(section[1:]) if has_content and section else section)
+        else:
+            out.append(section[:3] + _blank(section[3:]))
+    return "".join(out)
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\r\n]", " ", text)
+
+
+def parse_stream(text: str, words: tuple[str, ...] | None = None) -> list[Document]:
+    """Compose the documents of a YAML stream into node trees with positions; with `words`, only those that
+    hold one of them (the others come back empty, so indexes and offsets stay those of the file)."""
+    text = relevant_only(text, words)
     import yaml
 
     try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from codemod.cilium import KINDS, Policy, manifests
 from codemod.decisions import Decisions
-from codemod.documents import Document, Node, ParseError, parse_stream, scalar_spans, to_data
+from codemod.documents import Document, Node, ParseError, parse_stream, relevant_only, scalar_spans, to_data
 from codemod.edits import Op, Replace, TextEdit, Unsafe
 from codemod.helm import EMBEDDED, HELM_VALUES, Embedded, embedded, is_values_name, values_in
 from codemod.helm import WORDS as HELM_WORDS
@@ -192,10 +192,12 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         return FileResult(read.file, errors=[read])
     source = read
     result = FileResult(source.display, source=source)
+    words = None if values_file else _text_words(rules)
+    relevant = relevant_only(source.text, words)  # documents that hold no kind a rule wants are never parsed
     try:
-        docs = parse_stream(source.text)
+        docs = parse_stream(relevant)
     except ParseError as exc:
-        if template_reason(source.text) is not None:
+        if template_reason(relevant) is not None:
             result.skipped.append(Skipped(source.display, TEMPLATE_REASON))
         elif values_file and not forced and not any(word in source.raw for word in _words(rules)):
             result.skipped.append(Skipped(source.display, "not YAML (read only because its name looks like "
@@ -203,8 +205,8 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         else:
             result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
         return result
-    if has_template_tag(source.text):
-        reason = template_reason(source.text, scalar_spans(docs))
+    if has_template_tag(relevant):
+        reason = template_reason(relevant, scalar_spans(docs))
         if reason is not None:
             result.skipped.append(Skipped(source.display, reason))
             return result
@@ -269,6 +271,11 @@ def _words(rules: list[Rule]) -> tuple[bytes, ...]:
     return (POLICY_WORD, *sorted(words))
 
 
+def _text_words(rules: list[Rule]) -> tuple[str, ...]:
+    """The words a document must hold to matter to the rules (the same as the file prefilter's)."""
+    return tuple(word.decode() for word in _words(rules))
+
+
 def _with_severity(finding: Finding, rule: Rule) -> Finding:
     if not finding.severity:
         finding.severity = describe(rule).severity
@@ -304,7 +311,8 @@ def rewrite_text(source: SourceFile, docs: list[Document], findings: list[Findin
         style = detect_style(e.document, e.shadow, source.newline, False)
         edits += _plan(Planner(e.shadow, e.document, style), [op for op in ops if op.document == index])
     new_text = apply_edits(source.text, edits)
-    new_docs = verify(source.text, new_text, docs, [*ops, *_embedded_results(inner, new_text)])
+    words = None if context.values_file else _text_words(rules)
+    new_docs = verify(source.text, new_text, docs, [*ops, *_embedded_results(inner, new_text, words)], words)
     for e in inner.values():
         after = embedded(new_docs[e.document.shown_index], new_text)
         if after is None:
@@ -334,13 +342,13 @@ def _plan(planner: Planner, ops: list[Op]) -> list[TextEdit]:
     return edits + planner.finish()
 
 
-def _embedded_results(inner: dict[int, Embedded], new_text: str) -> list[Op]:
+def _embedded_results(inner: dict[int, Embedded], new_text: str, words: tuple[str, ...] | None) -> list[Op]:
     """For the outer verification: each edited values string becomes whatever it now holds (its content is
     verified on its own, against the intended changes)."""
     if not inner:
         return []
     try:
-        new_docs = parse_stream(new_text)
+        new_docs = parse_stream(new_text, words)
     except ParseError as exc:
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     results: list[Op] = []
@@ -359,7 +367,8 @@ def rewrite_some(result: FileResult, chosen: list[Finding], rules: list[Rule], d
     assert result.source is not None
     source = result.source
     context = Context(source.path, source.display, decisions, source.text, result.values_file)
-    return rewrite_text(source, parse_stream(source.text), chosen, rules, context) or source.text
+    docs = parse_stream(source.text, None if result.values_file else _text_words(rules))
+    return rewrite_text(source, docs, chosen, rules, context) or source.text
 
 
 def _check_stable(new_docs: list[Document], new_text: str, rules: list[Rule], context: Context,

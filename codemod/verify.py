@@ -10,15 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from codemod.documents import Document, Mapping, ParseError, comments, deref, format_path, parse_stream, to_data
+from codemod.documents import (
+    Document,
+    Mapping,
+    ParseError,
+    comments,
+    deref,
+    format_path,
+    parse_stream,
+    relevant_only,
+    to_data,
+)
 from codemod.documents import Sequence as SequenceNode
 from codemod.edits import Op, Unsafe, apply_to_data
 
 
-def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]) -> list[Document]:
-    """The documents of the new text; raises Unsafe when the rewrite is anything but the intended change."""
+def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op],
+           words: tuple[str, ...] | None = None) -> list[Document]:
+    """The documents of the new text; raises Unsafe when the rewrite is anything but the intended change.
+    `words`: the old documents were composed only where they hold one (see `relevant_only`); documents
+    without them are never edited, and are compared blanked on both sides."""
     try:
-        new_docs = parse_stream(new_text)
+        new_docs = parse_stream(new_text, words)
     except ParseError as exc:
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     if len(new_docs) != len(old_docs):
@@ -30,7 +43,7 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         raise Unsafe(f"the change would lose the comment {comment!r}", line)
     for old, new in zip(old_docs, new_docs, strict=True):
         _compare(_expected(to_data(old.root), ops, old.index), to_data(new.root), old)
-    _compare_independently(old_text, new_text, old_docs, ops)
+    _compare_independently(relevant_only(old_text, words), relevant_only(new_text, words), old_docs, ops)
     return new_docs
 
 
