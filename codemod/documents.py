@@ -62,13 +62,20 @@ class Scalar(Node):
 class Mapping(Node):
     pairs: list[tuple[Node, Node]] = field(default_factory=list)
     flow: bool = False
+    # Built on first use, once the composer has filled `pairs` (nodes are not changed after that).
+    _index: dict[str, Node] | None = field(default=None, repr=False)
+    _merge: bool | None = field(default=None, repr=False)
 
     def get(self, key: str) -> Node | None:
         """The value under a plain string key, with aliases left in place; merge keys (`<<`) honoured."""
-        for k, v in self.entries():
-            if isinstance(k, Scalar) and k.value == key:
-                return v
-        return None
+        index = self._index
+        if index is None:
+            index = {}
+            for k, v in reversed(self.entries()):  # the first of duplicate keys wins, as before
+                if isinstance(k, Scalar):
+                    index[k.value] = v
+            self._index = index
+        return index.get(key)
 
     def own(self, key: str) -> Node | None:
         """The value this mapping itself sets for the key, ignoring anything merged in."""
@@ -83,7 +90,9 @@ class Mapping(Node):
 
     @property
     def has_merge(self) -> bool:
-        return any(_is_merge_key(k) for k, _ in self.pairs)
+        if self._merge is None:
+            self._merge = any(_is_merge_key(k) for k, _ in self.pairs)
+        return self._merge
 
     def entries(self) -> list[tuple[Node, Node]]:
         """The pairs as Kubernetes tooling reads them: own keys first, then keys merged in through `<<`

@@ -126,6 +126,18 @@ def _strings(value: object) -> tuple[str, ...]:
 
 
 def describe(rule: Rule, origin: str = "built-in") -> RuleInfo:
+    """The rule's catalogue entry (remembered: the engine asks for it for every finding)."""
+    key = (id(rule), origin)
+    found = _DESCRIBED.get(key)
+    if found is None or found[0] is not rule:
+        found = _DESCRIBED[key] = (rule, _describe(rule, origin))
+    return found[1]
+
+
+_DESCRIBED: dict[tuple[int, str], tuple[Rule, RuleInfo]] = {}
+
+
+def _describe(rule: Rule, origin: str) -> RuleInfo:
     from codemod.cilium import KINDS
 
     severity = str(getattr(rule, "severity", "warning"))
