@@ -190,7 +190,11 @@ def relevant_only(text: str, words: tuple[str, ...] | None) -> str:
 
 
 def _blank(text: str) -> str:
-    return re.sub(r"[^\r\n]", " ", text)
+    """Every character but line breaks as a space (the same length and lines)."""
+    return _NOT_BREAKS.sub(lambda m: " " * (m.end() - m.start()), text)
+
+
+_NOT_BREAKS = re.compile(r"[^\r\n]+")
 
 
 def parse_stream(text: str, words: tuple[str, ...] | None = None) -> list[Document]:

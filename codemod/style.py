@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from codemod.documents import Document, Mapping, Node, Sequence, deref, resolve_plain
 
@@ -101,12 +102,18 @@ def scalar_text(value: object, style: Style) -> str:
     """A scalar as YAML reads it back as the same string under YAML 1.1 and 1.2 (`no`, `0755` get quoted)."""
     if style.json or not isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if _PLAIN.match(value) and value not in _YAML11_BOOLEANS and isinstance(resolve_plain(value), str):
-        import yaml
-
-        if isinstance(yaml.safe_load(value), str):
-            return value
+    if _PLAIN.match(value) and value not in _YAML11_BOOLEANS and _plain_stays_string(value):
+        return value
     return json.dumps(value, ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def _plain_stays_string(value: str) -> bool:
+    """Both YAML 1.2 (our resolver) and PyYAML's YAML 1.1 read the plain scalar back as a string."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return isinstance(resolve_plain(value), str) and isinstance(yaml.load(value, Loader=loader), str)
 
 
 def flow_text(value: object, style: Style) -> str:
