@@ -7,7 +7,7 @@ Every measurement runs in its own process (wall time and that process's peak RSS
 - floors: reading every file; composing every file with PyYAML's libyaml-backed loader; a ruamel.yaml
   round-trip load (skipped above 2,000 files: it takes minutes);
 - `scan --decisions` with one and with N processes, `rewrite` (dry run), and `rewrite --write` with an
-  all-clusters decision (on a fresh copy of the tree);
+  all-clusters decision with one and with N processes (each on a fresh copy of the tree);
 - the pre-commit case: a one-file `scan --decisions` against `python -c "import click, yaml"`.
 Ratios are against the compose floor. Machines here are shared and noisy: read the ratios, not the seconds.
 """
@@ -104,8 +104,12 @@ def bench(size: int, jobs: int, folder: Path, round_trip_limit: int) -> dict[str
     copy = folder / f"copy-{size}"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(tree, copy)
-    out["rewrite --write"] = measure(codemod("rewrite", str(copy), "--decisions", str(decisions), "--write",
-                                             "--jobs", "1"))
+    out["rewrite --write -j 1"] = measure(codemod("rewrite", str(copy), "--decisions", str(decisions), "--write",
+                                                  "--jobs", "1"))
+    shutil.rmtree(copy)
+    shutil.copytree(tree, copy)
+    out[f"rewrite --write -j {jobs}"] = measure(codemod("rewrite", str(copy), "--decisions", str(decisions),
+                                                        "--write", "--jobs", str(jobs)))
     shutil.rmtree(copy)
     return out
 
