@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 
@@ -138,7 +138,29 @@ def _plural(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Subcommands whose modules load only when they run (or help lists them): start-up stays small."""
+
+    LAZY: ClassVar[dict[str, str]] = {"propose": "codemod.flows_cli:propose", "flows": "codemod.flows_cli:flows",
+                                      "rules": "codemod.rules_cli:rules_command",
+                                      "explain": "codemod.rules_cli:explain_command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.LAZY.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, name = target.partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cilium-codemod")
 def main() -> None:
     """Find and rewrite the Cilium policy selectors that Cilium 1.19's local-cluster default breaks."""
@@ -451,15 +473,3 @@ def hook_fix(files: tuple[str, ...], decisions_path: str | None, select: tuple[s
         click.echo(error_line(error))
     sys.exit(2 if run.errors else 1 if run.changed else 0)
 
-
-def _register() -> None:
-    from codemod.flows_cli import flows, propose
-    from codemod.rules_cli import explain_command, rules_command
-
-    main.add_command(propose)
-    main.add_command(flows)
-    main.add_command(rules_command)
-    main.add_command(explain_command)
-
-
-_register()
