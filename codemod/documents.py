@@ -167,26 +167,49 @@ def _loader() -> type:
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 
 
-def relevant_only(text: str, words: tuple[str, ...] | None) -> str:
-    """The text with every document that holds none of `words` blanked out: same length, same lines and
-    offsets, same documents (a blanked one is empty), so only the documents that can matter are composed.
-    A stream with `...` markers or directives is left whole (its documents are not just `---` sections)."""
-    if words is None or "\n..." in text or text.startswith(("...", "%")) or "\n%" in text:
-        return text
+def sections(text: str) -> list[tuple[int | None, str]] | None:
+    """The text cut at its `---` markers: (document index, text) per piece, None for a leading piece that
+    holds only comments (no document). None when the stream cannot be cut that simply (`...` markers or
+    directives)."""
+    if "\n..." in text or text.startswith(("...", "%")) or "\n%" in text:
+        return None
     bounds = [m.start() for m in _MARKER.finditer(text)]
-    if not bounds:
+    out: list[tuple[int | None, str]] = []
+    index = 0
+    for start, end in zip([0, *bounds], [*bounds, len(text)], strict=True):
+        piece = text[start:end]
+        if start == 0 and not any(line.strip() and not line.lstrip().startswith("#") for line in piece.splitlines()):
+            out.append((None, piece))
+            continue
+        out.append((index, piece))
+        index += 1
+    return out
+
+
+def keep_only(text: str, keep: Callable[[int, str], bool]) -> str:
+    """The text with every document that `keep(index, text)` refuses blanked out: same length, same lines
+    and offsets, same documents (a blanked one is empty), so only those documents are composed. A stream
+    that cannot be cut at its markers is left whole."""
+    pieces = sections(text)
+    if pieces is None or len(pieces) < 2:
         return text
     out: list[str] = []
-    for start, end in zip([0, *bounds], [*bounds, len(text)], strict=True):
-        section = text[start:end]
-        if any(word in section for word in words):
-            out.append(section)
-        elif start == 0:  # before the first marker: a document only if it holds more than comments
-            has_content = any(line.strip() and not line.lstrip().startswith("#") for line in section.splitlines())
-            out.append("~" + _blank(section[1:]) if has_content and section else section)
-        else:
-            out.append(section[:3] + _blank(section[3:]))
+    for index, piece in pieces:
+        if index is None or keep(index, piece):
+            out.append(piece)
+        elif piece.startswith("---"):
+            out.append(piece[:3] + _blank(piece[3:]))
+        else:  # the first document, without a marker: an empty one (`~`) where no comment's `#` is
+            at = next(i for i, c in enumerate(piece) if c not in " \t\r\n#")
+            out.append(_blank(piece[:at]) + "~" + _blank(piece[at + 1:]))
     return "".join(out)
+
+
+def relevant_only(text: str, words: tuple[str, ...] | None) -> str:
+    """The text with every document that holds none of `words` blanked out (see `keep_only`)."""
+    if words is None:
+        return text
+    return keep_only(text, lambda _, piece: any(word in piece for word in words))
 
 
 def _blank(text: str) -> str:

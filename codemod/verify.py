@@ -17,8 +17,10 @@ from codemod.documents import (
     comments,
     deref,
     format_path,
+    keep_only,
     parse_stream,
     relevant_only,
+    sections,
     to_data,
 )
 from codemod.documents import Sequence as SequenceNode
@@ -30,8 +32,13 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
     """The documents of the new text; raises Unsafe when the rewrite is anything but the intended change.
     `words`: the old documents were composed only where they hold one (see `relevant_only`); documents
     without them are never edited, and are compared blanked on both sides."""
-    try:
-        new_docs = parse_stream(new_text, words)
+    changed = {op.document for op in ops}
+    old_pieces, new_pieces = sections(old_text), sections(new_text)
+    by_piece = words is not None and old_pieces is not None and new_pieces is not None \
+        and [i for i, _ in old_pieces] == [i for i, _ in new_pieces]
+    try:  # cut at the same markers: only the changed documents need composing again
+        new_docs = parse_stream(keep_only(new_text, lambda i, _: i in changed) if by_piece else
+                                relevant_only(new_text, words))
     except ParseError as exc:
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     if len(new_docs) != len(old_docs):
@@ -41,10 +48,15 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         comment = next(iter(lost))
         line = old_text.count("\n", 0, old_text.find(comment)) + 1
         raise Unsafe(f"the change would lose the comment {comment!r}", line)
-    changed = {op.document for op in ops}
+    unchanged_pieces = dict(old_pieces or []) if by_piece else {}
+    new_unchanged = dict(new_pieces or []) if by_piece else {}
     for old, new in zip(old_docs, new_docs, strict=True):
         if old.index in changed:
             _compare(_expected(to_data(old.root), ops, old.index), to_data(new.root), old)
+        elif by_piece:
+            if unchanged_pieces.get(old.index) != new_unchanged.get(old.index):  # no change meant: not a byte
+                raise Unsafe(f"verification failed in document {old.index}: it changed, but no change was "
+                             "meant there", old.root.line + 1 if old.root is not None else None)
         elif _text_of(old, old_text) != _text_of(new, new_text):  # no change was meant here: not a byte
             raise Unsafe(f"verification failed in document {old.index}: it changed, but no change was meant "
                          "there", old.root.line + 1 if old.root is not None else None)
