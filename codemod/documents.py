@@ -171,14 +171,15 @@ def sections(text: str) -> list[tuple[int | None, str]] | None:
     """The text cut at its `---` markers: (document index, text) per piece, None for a leading piece that
     holds only comments (no document). None when the stream cannot be cut that simply (`...` markers or
     directives)."""
-    if "\n..." in text or text.startswith(("...", "%")) or "\n%" in text:
-        return None
+    if "\n..." in text or text.startswith(("...", "%")) or "\n%" in text or _OTHER_BREAKS.search(text):
+        return None  # YAML also breaks lines at a lone CR, NEL, LS and PS: markers could hide after them
     bounds = [m.start() for m in _MARKER.finditer(text)]
     out: list[tuple[int | None, str]] = []
     index = 0
     for start, end in zip([0, *bounds], [*bounds, len(text)], strict=True):
         piece = text[start:end]
-        if start == 0 and not any(line.strip() and not line.lstrip().startswith("#") for line in piece.splitlines()):
+        if start == 0 and not any(line.strip().lstrip("\ufeff") and not line.lstrip(" \t\ufeff").startswith("#")
+                                  for line in piece.splitlines()):
             out.append((None, piece))
             continue
         out.append((index, piece))
@@ -218,6 +219,7 @@ def _blank(text: str) -> str:
 
 
 _NOT_BREAKS = re.compile(r"[^\r\n]+")
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 def parse_stream(text: str, words: tuple[str, ...] | None = None) -> list[Document]:
@@ -379,15 +381,17 @@ def scalar_spans(docs: list[Document]) -> Callable[[int], bool]:
     return inside
 
 
-def comments(text: str, docs: list[Document]) -> Counter[str]:
-    """Every comment's text: a `#` at a line start or after white space that is not inside a scalar."""
+def comments(text: str, docs: list[Document], within: list[tuple[int, int]] | None = None) -> Counter[str]:
+    """Every comment's text: a `#` at a line start or after white space that is not inside a scalar
+    (`within`: only in these ranges of the text)."""
     from collections import Counter
 
     in_scalar = scalar_spans(docs)
     found: Counter[str] = Counter()
     pos = text.find("#")
     while pos != -1:
-        if (pos == 0 or text[pos - 1] in " \t\r\n") and not in_scalar(pos):
+        inside = within is None or any(start <= pos < end for start, end in within)
+        if inside and (pos == 0 or text[pos - 1] in " \t\r\n") and not in_scalar(pos):
             end = text.find("\n", pos)
             end = len(text) if end == -1 else end
             found[text[pos:end].rstrip("\r")] += 1

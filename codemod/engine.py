@@ -205,8 +205,12 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         else:
             result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
         return result
-    if has_template_tag(relevant):
-        reason = template_reason(relevant, scalar_spans(docs))
+    if has_template_tag(source.text):  # judged on the whole text, as a template engine sees it
+        try:
+            whole = docs if relevant is source.text else parse_stream(source.text)
+            reason = template_reason(source.text, scalar_spans(whole))
+        except ParseError:
+            reason = TEMPLATE_REASON
         if reason is not None:
             result.skipped.append(Skipped(source.display, reason))
             return result

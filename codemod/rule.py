@@ -193,12 +193,9 @@ def _plugin_entries() -> list[tuple[str, str, str]]:
     import sys
 
     stamp = []
-    here = os.getcwd()
     for folder in sys.path:
-        if folder in ("", here):  # the working folder changes with every edit, and holds no installed rules
-            continue
         try:
-            stamp.append([folder, os.stat(folder).st_mtime_ns])
+            stamp.append([folder, os.stat(folder or ".").st_mtime_ns])
         except OSError:
             continue
     cache = None

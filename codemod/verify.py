@@ -35,7 +35,8 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
     changed = {op.document for op in ops}
     old_pieces, new_pieces = sections(old_text), sections(new_text)
     by_piece = words is not None and old_pieces is not None and new_pieces is not None \
-        and [i for i, _ in old_pieces] == [i for i, _ in new_pieces]
+        and [i for i, _ in old_pieces] == [i for i, _ in new_pieces] \
+        and {i for i, _ in old_pieces if i is not None} == {d.index for d in old_docs}
     try:  # cut at the same markers: only the changed documents need composing again
         new_docs = parse_stream(keep_only(new_text, lambda i, _: i in changed) if by_piece else
                                 relevant_only(new_text, words))
@@ -43,7 +44,12 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     if len(new_docs) != len(old_docs):
         raise Unsafe("the rewritten text has a different number of documents", None)
-    lost = comments(old_text, old_docs) - comments(new_text, new_docs)
+    if by_piece:  # comments are compared where documents changed; the rest is compared byte for byte
+        assert old_pieces is not None and new_pieces is not None
+        lost = comments(old_text, old_docs, _ranges(old_pieces, changed)) - \
+            comments(new_text, new_docs, _ranges(new_pieces, changed))
+    else:
+        lost = comments(old_text, old_docs) - comments(new_text, new_docs)
     if lost:
         comment = next(iter(lost))
         line = old_text.count("\n", 0, old_text.find(comment)) + 1
@@ -62,6 +68,16 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
                          "there", old.root.line + 1 if old.root is not None else None)
     _compare_independently(relevant_only(old_text, words), relevant_only(new_text, words), old_docs, ops, changed)
     return new_docs
+
+
+def _ranges(pieces: list[tuple[int | None, str]], changed: set[int]) -> list[tuple[int, int]]:
+    """Where the changed documents' sections lie in the text."""
+    out, at = [], 0
+    for index, piece in pieces:
+        if index in changed:
+            out.append((at, at + len(piece)))
+        at += len(piece)
+    return out
 
 
 def _text_of(doc: Document, text: str) -> str | None:
