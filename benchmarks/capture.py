@@ -14,13 +14,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from timing import measure  # noqa: E402 (the measuring wrapper lives beside this script)
+
 EXAMPLE = ROOT / "examples" / "flows"
 
 
@@ -52,25 +55,6 @@ def generate(path: Path, size: int, churn: bool) -> int:
                 if written >= size:
                     break
     return lines
-
-
-MEASURE = """
-import resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
-sys.stderr.write(done.stderr if done.returncode not in (0, 1) else "")
-print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
-def timed(args: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB and exit status of one command, run under its own parent process so
-    that the peak is that command's alone."""
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    sys.stderr.write(done.stderr)
-    status, peak = done.stdout.split()
-    return wall, int(peak) / 1024, int(status)
 
 
 FLOOR = """
@@ -106,7 +90,8 @@ def main() -> None:
     print(f"capture: {size:,.0f} MB")
     floor = None
     for name, args in rows:
-        wall, peak, status = timed(args)
+        timing = measure(args)
+        wall, peak, status = timing.seconds, timing.peak_mb, timing.status
         floor = floor or wall
         print(f"{name:32} {wall:8.1f} s  {wall / floor:5.2f}x floor  {size / wall:6.1f} MB/s  "
               f"peak RSS {peak:6.0f} MB  exit {status}")

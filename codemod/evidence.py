@@ -269,20 +269,21 @@ def warnings(gathered: Gathered, since: float | None) -> list[str]:
     """Why the evidence may be thin: each one line."""
     out = [w for c in gathered.captures for w in capture_warnings(c, since)]
     if gathered.undirected:
-        out.append(f"{_n(gathered.undirected, 'allowed flow')} could not be told from replies (no is_reply, "
+        out.append(f"{count(gathered.undirected, 'allowed flow')} could not be told from replies (no is_reply, "
                    "no TCP SYN) and went unused")
     if gathered.unknown_cluster:
-        out.append(f"{_n(gathered.unknown_cluster, 'flow')} between pods could not be placed in a cluster "
+        out.append(f"{count(gathered.unknown_cluster, 'flow')} between pods could not be placed in a cluster "
                    "(no cluster_name, no cluster label, no node prefix): pass --local-cluster for the "
                    "enforcing side")
     if gathered.outside:
-        out.append(f"{_n(gathered.outside, 'cross-cluster flow')} allowed only by policies outside the scanned "
+        out.append(f"{count(gathered.outside, 'cross-cluster flow')} allowed only by policies outside the scanned "
                    "paths")
     return out
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def count(n: int, noun: str) -> str:
+    """`1 flow`, `2,540 flows`."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def capture_warnings(c: Capture, since: float | None) -> list[str]:
@@ -304,12 +305,12 @@ def capture_warnings(c: Capture, since: float | None) -> list[str]:
         out.append(f"{c.name}: {len(late)} of {len(c.nodes)} nodes returned a full ring buffer that starts after "
                    f"the capture does (latest: {node} from {stamp(first)}): their earlier flows are missing")
     if c.lost_event_lines:
-        out.append(f"{c.name}: {_n(c.lost_event_lines, 'lost_events line')} ({_n(c.events_lost, 'event')} "
+        out.append(f"{c.name}: {count(c.lost_event_lines, 'lost_events line')} ({count(c.events_lost, 'event')} "
                    "lost): flows are missing from the capture")
     if c.flows and not c.policy_verdicts:
         out.append(f"{c.name}: no policy-verdict events; selectors were matched by their labels on both "
                    "ends of each flow (capture with `--type policy-verdict` for attribution)")
     if c.without_cluster_name:
-        out.append(f"{c.name}: {_n(c.without_cluster_name, 'flow')} without cluster_name (agents older than "
+        out.append(f"{c.name}: {count(c.without_cluster_name, 'flow')} without cluster_name (agents older than "
                    "1.16): the cluster was taken from the cluster label or the node name")
     return out

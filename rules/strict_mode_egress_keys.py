@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.cilium import Policy, text_of
-from codemod.documents import Mapping, Node, deref
+from codemod.documents import Mapping, deref
 from codemod.edits import Nest
 from codemod.helm import HELM_VALUES, is_full_copy, lookup
 from codemod.rule import Context, Finding
@@ -67,7 +67,7 @@ encryption:
                                   f"encryption.strictMode.{merged[0]} comes from a YAML merge key (<<) and belongs "
                                   "under strictMode.egress since Cilium 1.19: move it by hand")
             return
-        if is_full_copy(policy.node) and all(_text(strict.own(k)) == DEFAULTS[k] for k in present):
+        if is_full_copy(policy.node) and all(text_of(strict.own(k)) == DEFAULTS[k] for k in present):
             return
         egress = deref(strict.get("egress"))
         clash = [k for k in present if isinstance(egress, Mapping) and egress.get(k) is not None]
@@ -90,6 +90,3 @@ encryption:
         fix = [] if why else [Nest(policy.document.index, path, tuple(present), "egress")]
         yield context.finding(self.id, policy, (*path, present[0]), key, message + why, fix=fix, fixable=not why)
 
-
-def _text(node: Node | None) -> str | None:
-    return text_of(node)

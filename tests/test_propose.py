@@ -544,8 +544,7 @@ def test_a_cluster_that_enforces_the_selector_locally_is_kept(mesh: Path) -> Non
     assert got[("repo/api.yaml", "spec.ingress[1].fromEndpoints[0]")] == ("local", None)
 
 
-def test_remote_nodes_are_evidence_for_node_peers(in_tmp: Path) -> None:
-    write_files(in_tmp, {"p.yaml": """\
+NODE_POLICY = """\
 apiVersion: cilium.io/v2
 kind: CiliumClusterwideNetworkPolicy
 metadata: {name: from-ingress-nodes}
@@ -553,10 +552,16 @@ spec:
   endpointSelector: {matchLabels: {app: api}}
   ingress:
     - fromNodes: [{matchLabels: {node-role: ingress}}]
-"""})
+"""
+# A remote node of west as Hubble shows it: reserved:remote-node, its node labels and its cluster.
+REMOTE_NODE = {"identity": 6, "labels": ["reserved:remote-node", "k8s:node-role=ingress",
+                                         "k8s:io.cilium.k8s.policy.cluster=west"]}
+
+
+def test_remote_nodes_are_evidence_for_node_peers(in_tmp: Path) -> None:
+    write_files(in_tmp, {"p.yaml": NODE_POLICY})
     x = line(("west", "", "node"), ("east", "shop", "api"), 8080)
-    x["flow"]["source"] = {"identity": 6, "labels": ["reserved:remote-node", "k8s:node-role=ingress",
-                                                     "k8s:io.cilium.k8s.policy.cluster=west"]}
+    x["flow"]["source"] = dict(REMOTE_NODE)
     write_capture(in_tmp / "c.jsonl", [x])
     got = proposals(invoke("propose", "--flows", "c.jsonl", ".").stdout)
     assert got == {("p.yaml", "spec.ingress[0].fromNodes[0]"): ("clusters", ["east", "west"])}
@@ -729,21 +734,11 @@ def test_odd_values_in_a_flow_do_not_stop_the_run(mesh: Path) -> None:
 
 
 def test_flows_diff_blames_node_peers_too(in_tmp: Path) -> None:
-    write_files(in_tmp, {"p.yaml": """\
-apiVersion: cilium.io/v2
-kind: CiliumClusterwideNetworkPolicy
-metadata: {name: from-ingress-nodes}
-spec:
-  endpointSelector: {matchLabels: {app: api}}
-  ingress:
-    - fromNodes: [{matchLabels: {node-role: ingress}}]
-"""})
-    node = {"identity": 6, "labels": ["reserved:remote-node", "k8s:node-role=ingress",
-                                      "k8s:io.cilium.k8s.policy.cluster=west"]}
+    write_files(in_tmp, {"p.yaml": NODE_POLICY})
     before = line(("west", "", "node"), ("east", "shop", "api"), 8080)
     after = line(("west", "", "node"), ("east", "shop", "api"), 8080, verdict="DROPPED", drop="POLICY_DENIED")
     for x in (before, after):
-        x["flow"]["source"] = dict(node)
+        x["flow"]["source"] = dict(REMOTE_NODE)
     write_capture(in_tmp / "b.jsonl", [before])
     write_capture(in_tmp / "a.jsonl", [after])
     result = invoke("flows", "diff", "b.jsonl", "a.jsonl", "--policies", ".")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from codemod.evidence import count
 from codemod.flowdiff import Cause, Connection, End, FlowDiff, Tally
 
 
@@ -34,13 +35,9 @@ def summary(result: FlowDiff) -> str:
     hint = ""
     if not result.explained and any(c.cross_cluster for c, _ in regressions):
         hint = "; pass --policies PATH to trace cross-cluster ones to their selectors"
-    return (f"flows diff: {_count(len(regressions), 'regression')} in "
-            f"{_count(len(result.connections), 'connection')} seen before (before: "
-            f"{_count(result.before.flows, 'flow')}, after: {_count(result.after.flows, 'flow')}){hint}")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return (f"flows diff: {count(len(regressions), 'regression')} in "
+            f"{count(len(result.connections), 'connection')} seen before (before: "
+            f"{count(result.before.flows, 'flow')}, after: {count(result.after.flows, 'flow')}){hint}")
 
 
 NOTES = {
