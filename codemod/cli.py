@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from codemod.decisions import Decisions
     from codemod.engine import FileResult, Run
     from codemod.rule import Rule
+    from codemod.sources import FileError
 
 COLOR = click.Choice(["auto", "always", "never"])
 
@@ -271,7 +272,7 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
     if interactive:
         from codemod.interactive import review
 
-        review(run, rules, decisions, decisions_path, _use_color(color, sys.stdout), _write_result)
+        review(run, rules, decisions, decisions_path, _use_color(color, sys.stdout), _write_one)
         write = True  # from here on, as after --write: run.changed holds what was written
     elif write:
         _write_changes(run)  # from here on, run.changed holds only what was really written
@@ -311,12 +312,35 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
 
 
 def _write_changes(run: Run) -> None:
-    """Write every changed file; one that fails (or changed on disk since it was read) becomes an error."""
-    for result in run.changed:
-        _write_result(result)
+    """Write every changed file; one that fails (or changed on disk since it was read) becomes an error.
+    Each write waits on fsync, so a few threads keep the disk busy (fsync lets go of the GIL); the
+    messages still come out in the order of the files."""
+    changed = run.changed
+    if len(changed) < 8:
+        problems = [_write_result(result) for result in changed]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            problems = list(pool.map(_write_result, changed))
+    for result, problem in zip(changed, problems, strict=True):
+        _report_write(result, problem)
 
 
-def _write_result(result: FileResult) -> None:
+def _write_one(result: FileResult) -> None:
+    _report_write(result, _write_result(result))
+
+
+def _report_write(result: FileResult, problem: FileError | None) -> None:
+    if problem is not None:
+        result.errors.append(problem)
+        result.new_text = None
+        return
+    count = sum(1 for f in result.findings if f.fix)
+    click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)
+
+
+def _write_result(result: FileResult) -> FileError | None:
     from codemod.sources import FileError, write_atomically
 
     assert result.source is not None
@@ -325,11 +349,8 @@ def _write_result(result: FileResult) -> None:
             raise OSError("changed on disk since it was read; not overwritten")
         write_atomically(result.source.path, result.new_bytes)
     except OSError as exc:
-        result.errors.append(FileError(result.display, None, f"not written: {exc.strerror or exc}"))
-        result.new_text = None
-        return
-    count = sum(1 for f in result.findings if f.fix)
-    click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)
+        return FileError(result.display, None, f"not written: {exc.strerror or exc}")
+    return None
 
 
 @main.group()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections import Counter
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
@@ -167,10 +168,11 @@ def _loader() -> type:
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 
 
+@lru_cache(maxsize=8)  # a rewrite cuts the same old and new texts several times
 def sections(text: str) -> list[tuple[int | None, str]] | None:
     """The text cut at its `---` markers: (document index, text) per piece, None for a leading piece that
     holds only comments (no document). None when the stream cannot be cut that simply (`...` markers or
-    directives)."""
+    directives). The list is shared between callers: read it, never change it."""
     if "\n..." in text or text.startswith(("...", "%")) or "\n%" in text or _OTHER_BREAKS.search(text):
         return None  # YAML also breaks lines at a lone CR, NEL, LS and PS: markers could hide after them
     bounds = [m.start() for m in _MARKER.finditer(text)]
@@ -194,6 +196,11 @@ def keep_only(text: str, keep: Callable[[int, str], bool]) -> str:
     pieces = sections(text)
     if pieces is None or len(pieces) < 2:
         return text
+    return join_kept(pieces, keep)
+
+
+def join_kept(pieces: list[tuple[int | None, str]], keep: Callable[[int, str], bool]) -> str:
+    """`keep_only` on a text already cut by `sections`."""
     out: list[str] = []
     for index, piece in pieces:
         if index is None or keep(index, piece):
@@ -240,84 +247,93 @@ def parse_stream(text: str, words: tuple[str, ...] | None = None) -> list[Docume
 
 
 class _Composer:
+    """Nodes with positions from PyYAML's events (libyaml parses; this builds the tree)."""
+
     def __init__(self, events: Seq[object]) -> None:
-        self.events = events
-        self.pos = 0
-
-    def _next(self) -> object:
-        event = self.events[self.pos]
-        self.pos += 1
-        return event
-
-    def documents(self) -> list[Document]:
         import yaml
 
+        self.events = events
+        self.pos = 0
+        self.kinds: dict[type, str] = {yaml.ScalarEvent: "scalar", yaml.MappingStartEvent: "mapping",
+                                       yaml.SequenceStartEvent: "sequence", yaml.AliasEvent: "alias",
+                                       yaml.DocumentStartEvent: "document"}
+        self.sequence_end, self.mapping_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
+
+    def documents(self) -> list[Document]:
         docs: list[Document] = []
-        while self.pos < len(self.events):
-            event = self._next()
-            if isinstance(event, yaml.DocumentStartEvent):
+        events, kinds = self.events, self.kinds
+        while self.pos < len(events):
+            event = events[self.pos]
+            self.pos += 1
+            if kinds.get(type(event)) == "document":
                 self.anchors: dict[str, Node] = {}
                 self.open: set[int] = set()  # collections still being composed
                 self.doc = Document(len(docs), None)
                 self.doc.root = self._node()
-                self._next()  # DocumentEndEvent
+                self.pos += 1  # DocumentEndEvent
                 docs.append(self.doc)
         return docs
 
     def _node(self) -> Node:
-        import yaml
-
-        event = self._next()
-        sm, em = event.start_mark, event.end_mark  # type: ignore[attr-defined]
-        if isinstance(event, yaml.AliasEvent):
+        events = self.events
+        event: Any = events[self.pos]
+        self.pos += 1
+        kind = self.kinds.get(type(event))
+        sm = event.start_mark
+        if kind == "scalar":
+            node: Node = Scalar(sm.index, event.end_mark.index, sm.line, sm.column, event.anchor, event.tag,
+                                value=event.value, style=event.style or None)
+            if event.anchor:
+                self.anchors[event.anchor] = node
+            return node
+        if kind == "alias":
             target = self.anchors.get(event.anchor or "")
             if target is None:
                 raise ParseError(f"found undefined alias {event.anchor!r}", sm.line + 1)
             if id(target) in self.open:
                 raise ParseError(f"recursive alias *{event.anchor} (refers to a node that contains it)",
                                  sm.line + 1)
-            alias = Alias(sm.index, em.index, sm.line, sm.column, name=event.anchor or "", target=target)
+            alias = Alias(sm.index, event.end_mark.index, sm.line, sm.column, name=event.anchor or "",
+                          target=target)
             target.aliases.append(alias)
             return alias
-        node: Node
-        if isinstance(event, yaml.ScalarEvent):
-            node = Scalar(sm.index, em.index, sm.line, sm.column, event.anchor, event.tag,
-                          value=event.value, style=event.style or None)
-        elif isinstance(event, yaml.SequenceStartEvent):
+        if kind == "sequence":
             seq = Sequence(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,
                            flow=bool(event.flow_style))
-            self._remember(seq)
-            self.open.add(id(seq))
-            while not isinstance(self.events[self.pos], yaml.SequenceEndEvent):
-                seq.items.append(self._node())
+            if event.anchor:
+                self.anchors[event.anchor] = seq
+                self.open.add(id(seq))
+            end: type = self.sequence_end
+            items = seq.items
+            while type(events[self.pos]) is not end:
+                items.append(self._node())
             self.open.discard(id(seq))
-            seq.end = self._next().end_mark.index  # type: ignore[attr-defined]
+            seq.end = events[self.pos].end_mark.index  # type: ignore[attr-defined]
+            self.pos += 1
             return seq
-        elif isinstance(event, yaml.MappingStartEvent):
+        if kind == "mapping":
             mapping = Mapping(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,
                               flow=bool(event.flow_style))
-            self._remember(mapping)
-            self.open.add(id(mapping))
+            if event.anchor:
+                self.anchors[event.anchor] = mapping
+                self.open.add(id(mapping))
             seen: set[str] = set()
-            while not isinstance(self.events[self.pos], yaml.MappingEndEvent):
+            end = self.mapping_end
+            pairs = mapping.pairs
+            while type(events[self.pos]) is not end:
                 key = self._node()
                 value = self._node()
                 if isinstance(key, Scalar):
                     if key.value in seen:
                         self.doc.duplicate_keys.append((key.value, key.line + 1))
                     seen.add(key.value)
-                mapping.pairs.append((key, value))
+                pairs.append((key, value))
             self.open.discard(id(mapping))
-            mapping.end = self._next().end_mark.index  # type: ignore[attr-defined]
+            mapping.end = events[self.pos].end_mark.index  # type: ignore[attr-defined]
+            self.pos += 1
             return mapping
-        else:  # pragma: no cover - the parser emits nothing else inside a document
-            raise ParseError(f"unexpected YAML event {type(event).__name__}", sm.line + 1)
-        self._remember(node)
-        return node
-
-    def _remember(self, node: Node) -> None:
-        if node.anchor:
-            self.anchors[node.anchor] = node
+        # pragma: no cover - the parser emits nothing else inside a document
+        raise ParseError(f"unexpected YAML event {type(event).__name__}", sm.line + 1)
 
 
 def last_leaf_end(node: Node, text: str) -> int:

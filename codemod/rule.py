@@ -186,18 +186,11 @@ def _plugin_entries() -> list[tuple[str, str, str]]:
     """(name, `module:attr`, distribution) of each registered rule plugin, sorted by name.
 
     importlib.metadata reads every installed distribution's metadata (about 15 ms, on every pre-commit
-    run), so the answer is cached under the user cache folder, keyed by the folders on sys.path and their
-    modification times: installing or removing a distribution changes its folder's time."""
+    run), so the answer is cached under the user cache folder, keyed by _distribution_stamp."""
     import json
     import os
-    import sys
 
-    stamp = []
-    for folder in sys.path:
-        try:
-            stamp.append([folder, os.stat(folder or ".").st_mtime_ns])
-        except OSError:
-            continue
+    stamp = _distribution_stamp()
     cache = None
     if not os.environ.get("CILIUM_CODEMOD_NO_CACHE"):
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -223,6 +216,27 @@ def _plugin_entries() -> list[tuple[str, str, str]]:
         except OSError:
             pass
     return entries
+
+
+def _distribution_stamp() -> list[list[object]]:
+    """What changes when a distribution is installed, upgraded or removed: the modification time of each
+    sys.path folder that holds distribution metadata (pip adds or removes a `*.dist-info` folder there),
+    and which folders hold none. Other folders' times are left out: the current folder, often first on
+    sys.path, changes whenever a file is created in it, and would make the cache miss on every run."""
+    import os
+    import sys
+
+    stamp: list[list[object]] = []
+    for folder in sys.path:
+        try:
+            with os.scandir(folder or ".") as entries:
+                holds = any(e.name.endswith((".dist-info", ".egg-info")) for e in entries)
+            stamp.append([folder, os.stat(folder or ".").st_mtime_ns if holds else None])
+        except NotADirectoryError:  # a zip archive on sys.path: its own time
+            stamp.append([folder, os.stat(folder).st_mtime_ns])
+        except OSError:
+            continue
+    return stamp
 
 
 ORIGINS: dict[str, str] = {}  # third-party rule id -> the distribution that registered it

@@ -17,7 +17,7 @@ from codemod.documents import (
     comments,
     deref,
     format_path,
-    keep_only,
+    join_kept,
     parse_stream,
     relevant_only,
     sections,
@@ -37,9 +37,14 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
     by_piece = words is not None and old_pieces is not None and new_pieces is not None \
         and [i for i, _ in old_pieces] == [i for i, _ in new_pieces] \
         and {i for i, _ in old_pieces if i is not None} == {d.index for d in old_docs}
-    try:  # cut at the same markers: only the changed documents need composing again
-        new_docs = parse_stream(keep_only(new_text, lambda i, _: i in changed) if by_piece else
-                                relevant_only(new_text, words))
+    if by_piece:  # cut at the same markers: only the changed documents need composing again
+        assert old_pieces is not None and new_pieces is not None
+        old_wanted = join_kept(old_pieces, lambda i, _: i in changed)
+        new_wanted = join_kept(new_pieces, lambda i, _: i in changed)
+    else:
+        old_wanted, new_wanted = relevant_only(old_text, words), relevant_only(new_text, words)
+    try:
+        new_docs = parse_stream(new_wanted)
     except ParseError as exc:
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     if len(new_docs) != len(old_docs):
@@ -66,7 +71,7 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         elif _text_of(old, old_text) != _text_of(new, new_text):  # no change was meant here: not a byte
             raise Unsafe(f"verification failed in document {old.index}: it changed, but no change was meant "
                          "there", old.root.line + 1 if old.root is not None else None)
-    _compare_independently(relevant_only(old_text, words), relevant_only(new_text, words), old_docs, ops, changed)
+    _compare_independently(old_wanted, new_wanted, old_docs, ops, changed)
     return new_docs
 
 
@@ -118,11 +123,12 @@ def _compare_independently(old_text: str, new_text: str, old_docs: list[Document
     def load(text: str) -> list[object]:
         """Every document composed (libyaml), only the changed ones constructed into data."""
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+        copy = _unshared if "*" in text else _same  # without an alias, no data is shared
         out: list[object] = []
         try:
             while loader.check_node():
                 node = loader.get_node()
-                out.append(_unshared(loader.construct_document(node)) if len(out) in wanted else None)
+                out.append(copy(loader.construct_document(node)) if len(out) in wanted else None)
         finally:
             loader.dispose()
         return out
@@ -148,6 +154,10 @@ def _unshared(data: Any) -> Any:
         return {k: _unshared(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_unshared(v) for v in data]
+    return data
+
+
+def _same(data: Any) -> Any:
     return data
 
 
