@@ -128,12 +128,10 @@ def startup(folder: Path) -> tuple[float, float]:
     """The pre-commit case. The package's bytecode is compiled first, as `pip install` does: with
     PYTHONDONTWRITEBYTECODE set (as on some CI machines) every run would compile every module from source."""
     import compileall
+    import importlib
 
-    import codemod
-    import rules
-
-    for package in (codemod, rules):
-        compileall.compile_dir(str(Path(package.__file__).parent), quiet=1)
+    for package in ("codemod", "rules"):
+        compileall.compile_dir(str(Path(importlib.import_module(package).__file__ or "").parent), quiet=1)
     tree = folder / "tree-500"
     one = next(p for p in sorted(tree.rglob("*.yaml")) if "NetworkPolicy" in p.read_text(encoding="utf-8"))
     floors, hooks = [], []

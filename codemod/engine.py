@@ -169,7 +169,10 @@ def _start_worker(rules: list[Rule], decisions: Decisions | None, fix: bool, for
 def _check_in_worker(path: Path) -> FileResult:
     assert _WORKER is not None
     rules, decisions, fix, forced = _WORKER
-    return check_file(path, rules, decisions, fix, None, absolute(path) in forced)
+    result = check_file(path, rules, decisions, fix, None, absolute(path) in forced)
+    if result.new_text is None:
+        result.source = None  # only a file that changes needs its text back (diffs, writing): less to pickle
+    return result
 
 
 def _in_processes(files: list[Path], rules: list[Rule], decisions: Decisions | None, fix: bool,
