@@ -269,7 +269,10 @@ class _Composer:
                 self.anchors: dict[str, Node] = {}
                 self.open: set[int] = set()  # collections still being composed
                 self.doc = Document(len(docs), None)
+                start = self.pos
                 self.doc.root = self._node()
+                if self.anchors and self.doc.root is not None:
+                    _refuse_alias_bombs(self.doc.root, self.pos - start)  # events: about the nodes written
                 self.pos += 1  # DocumentEndEvent
                 docs.append(self.doc)
         return docs
@@ -334,6 +337,40 @@ class _Composer:
             return mapping
         # pragma: no cover - the parser emits nothing else inside a document
         raise ParseError(f"unexpected YAML event {type(event).__name__}", sm.line + 1)
+
+
+ALIAS_EXPANSION_LIMIT = 200_000  # nodes, aliases expanded; and no more than 20 times the nodes written
+
+
+def _refuse_alias_bombs(root: Node, written: int) -> None:
+    """Refuse a document whose aliases expand it past ALIAS_EXPANSION_LIMIT nodes (a "billion laughs"):
+    comparing or copying its data would take hours. Kubernetes' own YAML reader refuses excessive aliasing
+    too, so such a document could never have been applied."""
+    sizes: dict[int, int] = {}  # expanded size of each node that aliases point to
+    largest: list[tuple[int, Alias]] = []  # the alias that expands most, to point at
+
+    def size(node: Node) -> int:
+        if isinstance(node, Alias):
+            assert node.target is not None
+            total = sizes[id(node.target)] if id(node.target) in sizes else size(node.target)
+            if not largest or total > largest[0][0]:
+                largest[:] = [(total, node)]
+            return total
+        if isinstance(node, Mapping):
+            total = 1 + sum(size(k) + size(v) for k, v in node.pairs)
+        elif isinstance(node, Sequence):
+            total = 1 + sum(size(item) for item in node.items)
+        else:
+            total = 1
+        if node.aliases:
+            sizes[id(node)] = total
+        return total
+
+    expanded = size(root)
+    if expanded > max(ALIAS_EXPANSION_LIMIT, 20 * written):
+        alias = largest[0][1]
+        raise ParseError(f"aliases such as *{alias.name} expand the document to {expanded:,} nodes (excessive "
+                         "aliasing, which Kubernetes refuses too)", alias.line + 1)
 
 
 def last_leaf_end(node: Node, text: str) -> int:

@@ -170,3 +170,39 @@ def test_write_keeps_the_file_mode_and_leaves_no_temporary_file() -> None:
     assert path.read_text(encoding="utf-8") != text
     assert path.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in Path(".").iterdir()) == ["d.yaml", "p.yaml"]
+
+
+def _laughs(levels: int, width: int) -> str:
+    """A CiliumNetworkPolicy carrying a "billion laughs": `levels` anchors, each `width` aliases of the last."""
+    lines = ["apiVersion: cilium.io/v2", "kind: CiliumNetworkPolicy", "metadata: {name: lol, namespace: x}",
+             "lols:", "  l0: &l0 [" + ", ".join(["lol"] * width) + "]"]
+    for level in range(1, levels):
+        lines.append(f"  l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * width) + "]")
+    lines += ["spec:", "  endpointSelector: {}", "  ingress:", "    - fromEndpoints:",
+              "        - matchLabels: {app: web}", f"  extra: *l{levels - 1}", ""]
+    return "\n".join(lines)
+
+
+def test_alias_bomb_is_refused_quickly_naming_the_alias_and_other_files_go_on() -> None:
+    import time
+
+    bomb = write("bomb.yaml", _laughs(9, 9))
+    before = bomb.read_bytes()
+    fine = write("fine.yaml", _laughs(3, 3).replace("lol, namespace", "fine, namespace"))
+    Path("d.yaml").write_text(ALL)
+    start = time.perf_counter()
+    result = invoke("rewrite", "--write", "--decisions", "d.yaml", str(bomb), str(fine))
+    assert time.perf_counter() - start < 10
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if "bomb.yaml" in line]
+    assert errors == ["bomb.yaml:19: error: cannot parse: aliases such as *l8 expand the document to 926,177,141 "
+                      "nodes (excessive aliasing, which Kubernetes refuses too)"], result.output
+    assert bomb.read_bytes() == before
+    assert "cluster" in fine.read_text()  # a modest use of anchors is rewritten as usual
+
+
+def test_ordinary_anchor_reuse_is_not_an_alias_bomb() -> None:
+    from codemod.documents import parse_stream
+
+    docs = parse_stream(_laughs(4, 12))  # 12**3 = 1,728 expanded nodes from a few dozen written
+    assert docs[0].root is not None
