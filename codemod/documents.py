@@ -232,18 +232,26 @@ _OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 def parse_stream(text: str, words: tuple[str, ...] | None = None) -> list[Document]:
     """Compose the documents of a YAML stream into node trees with positions; with `words`, only those that
     hold one of them (the others come back empty, so indexes and offsets stay those of the file)."""
-    text = relevant_only(text, words)
+    return _Composer(_events(relevant_only(text, words))).documents()
+
+
+def check_syntax(text: str) -> None:
+    """Raise ParseError unless the whole stream parses (events only, nothing composed): for the documents
+    that `relevant_only` blanked, before a file that holds them is written."""
+    _events(text)
+
+
+def _events(text: str) -> list[object]:
     import yaml
 
     try:
-        events = list(yaml.parse(text, Loader=_loader()))
+        return list(yaml.parse(text, Loader=_loader()))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise ParseError(problem, mark.line + 1 if mark is not None else None) from None
     except yaml.YAMLError as exc:
         raise ParseError(str(exc).splitlines()[0] if str(exc) else "invalid YAML", None) from None
-    return _Composer(events).documents()
 
 
 class _Composer:

@@ -206,3 +206,26 @@ def test_ordinary_anchor_reuse_is_not_an_alias_bomb() -> None:
 
     docs = parse_stream(_laughs(4, 12))  # 12**3 = 1,728 expanded nodes from a few dozen written
     assert docs[0].root is not None
+
+
+def test_a_syntax_error_in_a_document_without_policies_stops_the_rewrite_of_its_file() -> None:
+    """Found by tests/test_fuzz.py: documents without a policy are never composed, so their syntax errors went
+    unseen, and the file was rewritten (and stayed invalid). Writing now needs the whole file to parse."""
+    broken = write("broken.yaml", """\
+        kind: ConfigMap
+        data: {a: [1, 2}
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: web, namespace: shop}
+        spec:
+          endpointSelector: {}
+          ingress:
+            - fromEndpoints: [{matchLabels: {app: api}}]
+        """)
+    before = broken.read_bytes()
+    Path("d.yaml").write_text(ALL)
+    result = invoke("rewrite", "--write", "--decisions", "d.yaml", str(broken))
+    assert result.exit_code == 2
+    assert "broken.yaml:2: error: not rewritten: the file is not valid YAML where it holds no policy" in result.output
+    assert broken.read_bytes() == before
