@@ -474,7 +474,8 @@ def test_networkpolicy_null_selector_and_valueless_cluster_key(
 # 11. Cluster names that YAML 1.1 would not read as strings ------------------------------------------------
 
 @pytest.mark.parametrize(("cluster", "written"), [
-    *[(name, f'"{name}"') for name in ("y", "n", "Y", "N", "no", "on", "0755", "1e3", "true", "null")],
+    *[(name, f'"{name}"') for name in ("y", "n", "Y", "N", "no", "on", "yes", "off", "0755", "1e3", "1e-3", "0x1f",
+                                           "0o17", "123", "0", "true", "false", "null")],
     *[(name, name) for name in ("east", "us-west-1", "a.b")],
 ])
 def test_cluster_name_quoting(in_tmp: Path, cluster: str, written: str) -> None:
