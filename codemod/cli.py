@@ -90,6 +90,26 @@ def rule_options(command: F) -> F:
                         "rules`.")(command)
 
 
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A size in bytes from `1048576`, `512KiB`, `200MB` (see sources.parse_size); a usage error otherwise."""
+    from codemod.sources import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def size_option(command: F) -> F:
+    """--max-file-size, on every command that reads manifests."""
+    from codemod.sources import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV
+
+    return click.option("--max-file-size", "max_file_size", default=str(DEFAULT_MAX_FILE_SIZE), callback=_size,
+                        envvar=MAX_FILE_SIZE_ENV, show_envvar=True, metavar="SIZE",
+                        help="A manifest larger than this is an error and is never read: bytes, or a number with "
+                        "kB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024). Default: 32MiB.")(command)
+
+
 def jobs_option(command: F) -> F:
     return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
                         help="Check files in N processes (default: the CPU count); output order stays the "
@@ -118,14 +138,15 @@ def _rules(select: tuple[str, ...], ignore: tuple[str, ...], target: str | None)
     return rules
 
 
-def _escape_hatch_blockers(paths: tuple[str, ...], decisions: Decisions | None, values: tuple[str, ...]) -> str | None:
+def _escape_hatch_blockers(paths: tuple[str, ...], decisions: Decisions | None, values: tuple[str, ...],
+                           max_file_size: int) -> str | None:
     """Why the escape hatch cannot come out yet: selectors that still rely on the default with no decision, or
     files that could not be checked. None when every policy is accounted for."""
     from codemod import engine
     from codemod.rule import load_rules
 
     implicit = [r for r in load_rules() if r.id == "implicit-cluster-selector"]
-    probe = engine.run(paths, implicit, decisions, fix=False, values=values)
+    probe = engine.run(paths, implicit, decisions, fix=False, values=values, max_file_size=max_file_size)
     undecided = sum(1 for f in probe.findings if f.undecided)
     unchecked = len(probe.skipped) + len(probe.errors)
     if not undecided and not unchecked:
@@ -178,14 +199,17 @@ def main() -> None:
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 @rule_options
 @jobs_option
+@size_option
 def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: str, select: tuple[str, ...],
-         ignore: tuple[str, ...], target: str | None, values: tuple[str, ...], jobs: int | None) -> None:
+         ignore: tuple[str, ...], target: str | None, values: tuple[str, ...], jobs: int | None,
+         max_file_size: int) -> None:
     """Report every peer selector that relies on the implicit cluster default, and other upgrade findings."""
     from codemod import engine
 
     rules = _rules(select, ignore, target)
     decisions = _load_decisions(decisions_path)
-    run = engine.run(paths, rules, decisions, fix=False, progress=_progress, values=values, jobs=_jobs(jobs))
+    run = engine.run(paths, rules, decisions, fix=False, progress=_progress, values=values, jobs=_jobs(jobs),
+                     max_file_size=max_file_size)
     with_decision = decisions is not None
     if fmt == "json":
         from codemod.render.json import report
@@ -240,9 +264,11 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
               "default for the upgrade window); off: take it out again once every policy names its clusters.")
 @rule_options
 @jobs_option
+@size_option
 def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, check: bool, patch_path: str | None,
             fmt: str, interactive: bool, color: str, escape_hatch: str | None, select: tuple[str, ...],
-            ignore: tuple[str, ...], target: str | None, values: tuple[str, ...], jobs: int | None) -> None:
+            ignore: tuple[str, ...], target: str | None, values: tuple[str, ...], jobs: int | None,
+            max_file_size: int) -> None:
     """Rewrite affected selectors into their explicit form, as the decision file says."""
     from codemod import engine
     from codemod.render import diff
@@ -258,7 +284,7 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
         sys.exit(2)
     rules = _rules(select, ignore, target)
     decisions = _load_decisions(decisions_path)
-    blocked = _escape_hatch_blockers(paths, decisions, values) if escape_hatch == "off" else None
+    blocked = _escape_hatch_blockers(paths, decisions, values, max_file_size) if escape_hatch == "off" else None
     for rule in rules:
         if hasattr(rule, "escape_hatch"):  # the rule's options (see rules/policy_default_local_cluster.py)
             setattr(rule, "escape_hatch", escape_hatch)  # noqa: B010
@@ -268,7 +294,8 @@ def rewrite(paths: tuple[str, ...], decisions_path: str | None, write: bool, che
             raise click.UsageError(f"{', '.join(r.id for r in rules)} rewrites as the decision file says: "
                                    "give --decisions")
         rules = [r for r in rules if not r.needs_decision]
-    run = engine.run(paths, rules, decisions, fix=True, progress=_progress, values=values, jobs=_jobs(jobs))
+    run = engine.run(paths, rules, decisions, fix=True, progress=_progress, values=values, jobs=_jobs(jobs),
+                     max_file_size=max_file_size)
     if interactive:
         from codemod.interactive import review
 
@@ -345,9 +372,10 @@ def _write_result(result: FileResult) -> FileError | None:
 
     assert result.source is not None
     try:
-        if result.source.path.read_bytes() != result.source.raw:
+        path, raw = result.source.path, result.source.raw
+        if path.stat().st_size != len(raw) or path.read_bytes() != raw:
             raise OSError("changed on disk since it was read; not overwritten")
-        write_atomically(result.source.path, result.new_bytes)
+        write_atomically(path, result.new_bytes)
     except OSError as exc:
         return FileError(result.display, None, f"not written: {exc.strerror or exc}")
     return None
@@ -387,9 +415,10 @@ def decisions_validate(file: str) -> None:
               help="Bring this decision file up to date: keep every decision made, add new selectors, "
               "flag entries that match nothing any more as STALE.")
 @rule_options
+@size_option
 def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_policy: bool,
                    update_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-                   target: str | None, values: tuple[str, ...]) -> None:
+                   target: str | None, values: tuple[str, ...], max_file_size: int) -> None:
     """Write the migration TODO: a decision file with one entry per affected selector."""
     from codemod import engine, todo
     from codemod.sources import absolute, write_atomically
@@ -398,7 +427,7 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
         raise click.UsageError("--update rewrites that file in place; it does not go with -o")
     existing = _load_decisions(update_path)
     run = engine.run(paths, [r for r in _rules(select, ignore, target) if r.needs_decision], existing, fix=False,
-                     values=values)
+                     values=values, max_file_size=max_file_size)
     _report_problems(run)
     if update_path is not None:
         assert existing is not None
@@ -408,7 +437,11 @@ def decisions_init(paths: tuple[str, ...], output: str | None, action: str, per_
             click.echo(f"error: {exc}; nothing written", err=True)
             sys.exit(2)
         if result.text != todo.read_text(Path(update_path)):
-            write_atomically(Path(update_path), result.text.encode("utf-8"))
+            try:
+                write_atomically(Path(update_path), result.text.encode("utf-8"))
+            except OSError as exc:
+                click.echo(f"error: cannot write {update_path}: {exc.strerror or exc}", err=True)
+                sys.exit(2)
         click.echo(f"{update_path}: {_plural(result.added, 'new selector')} added, {result.kept} entries kept, "
                    f"{result.stale} stale", err=True)
     else:
@@ -452,8 +485,9 @@ def hook() -> None:
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
 @rule_options
+@size_option
 def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-               target: str | None, values: tuple[str, ...]) -> None:
+               target: str | None, values: tuple[str, ...], max_file_size: int) -> None:
     """Fail when a file has an undecided implicit selector, or a decided change that is not applied yet."""
     from codemod import engine
     from codemod.render.text import error_line
@@ -462,7 +496,7 @@ def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple
     decisions = _load_decisions(_repo_decisions(decisions_path))
     if not files:
         sys.exit(0)
-    run = engine.run(files, rules, decisions, fix=True, values=values)
+    run = engine.run(files, rules, decisions, fix=True, values=values, max_file_size=max_file_size)
     problems = [f"{f.file}:{f.line}: undecided: {f.policy} {f.path} ({f.message})"
                 for f in run.findings if f.undecided]
     problems += [f"{r.display}: {_plural(sum(1 for f in r.findings if f.fix), 'decided change')} not applied "
@@ -477,8 +511,9 @@ def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple
 @click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
 @rule_options
+@size_option
 def hook_fix(files: tuple[str, ...], decisions_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-             target: str | None, values: tuple[str, ...]) -> None:
+             target: str | None, values: tuple[str, ...], max_file_size: int) -> None:
     """Apply the decided rewrites to the given files; exit 1 when a file was changed (pre-commit convention)."""
     from codemod import engine
     from codemod.render.text import error_line
@@ -488,7 +523,7 @@ def hook_fix(files: tuple[str, ...], decisions_path: str | None, select: tuple[s
     if not files:
         sys.exit(0)
     rules = [r for r in chosen if decisions is not None or not r.needs_decision]
-    run = engine.run(files, rules, decisions, fix=True, values=values)
+    run = engine.run(files, rules, decisions, fix=True, values=values, max_file_size=max_file_size)
     _write_changes(run)
     for error in run.errors:
         click.echo(error_line(error))

@@ -111,6 +111,13 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "decisions.schema.json"  # shipped in the package
+# Bumped when validation checks more than the schema, so a file cached as valid is validated again.
+_CHECKS_VERSION = b"2"
+# Plain scalars that YAML 1.1 readers (PyYAML, go-yaml v2 under kubectl, yamllint's truthy rule) take for
+# booleans; the decision file is read as YAML 1.2, where they are strings.
+_YAML11_BOOLEANS = {word: word.lower() in ("y", "yes", "on", "true") for words in
+                    ("y Y yes Yes YES on On ON true True TRUE", "n N no No NO off Off OFF false False FALSE")
+                    for word in words.split()}
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +146,7 @@ def loads(path: Path, text: str) -> Decisions:
     if data is None:
         data = _parse(shown, text)
         _validate(shown, data)
+        _refuse_yaml11_booleans(shown, data, text)
     default = Decision(data.get("default", "undecided"))
     entries = []
     for index, raw in enumerate(data.get("decisions") or []):
@@ -163,7 +171,7 @@ def _cache_path(content: bytes) -> Path | None:
     except ImportError:  # pragma: no cover (other interpreters)
         from hashlib import blake2b
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = blake2b(SCHEMA_FILE.read_bytes() + b"\0" + content, digest_size=32).hexdigest()
+    key = blake2b(_CHECKS_VERSION + SCHEMA_FILE.read_bytes() + b"\0" + content, digest_size=32).hexdigest()
     return Path(base) / "cilium-codemod" / "decisions" / f"{key}.json"
 
 
@@ -221,8 +229,52 @@ def _validate(shown: str, data: Any) -> None:
         known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
         unknown = [key for key in error.instance if key not in known]
         path, message = [*path, unknown[0]], "unknown field" if unknown else message
+    message += _hint(error.validator, error.validator_value, error.instance)
     where = _field(path)
     raise DecisionFileError(shown, _line(data, path), f"{where}: {message}" if where else message)
+
+
+def _hint(validator: Any, expected: Any, instance: Any) -> str:
+    """What to write instead, for the type mistakes YAML makes easy."""
+    if validator != "type":
+        return ""
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    if "array" in expected and isinstance(instance, str):
+        return f" (write a list: [{instance}])"
+    if "string" in expected and not isinstance(instance, (str, dict, list)):
+        return " (YAML reads this unquoted value as a number, boolean or null: quote it)"
+    if "boolean" in expected and isinstance(instance, str) and instance in _YAML11_BOOLEANS:
+        return f" (write {'true' if _YAML11_BOOLEANS[instance] else 'false'})"
+    return ""
+
+
+def _refuse_yaml11_booleans(shown: str, data: Any, text: str) -> None:
+    """An unquoted `no`, `on` or `y` where a string goes (a cluster named `no`, say) is a string here, but the
+    boolean false or true to YAML 1.1 readers of the same file: refuse it and ask for quotes."""
+    lines = text.splitlines()
+    seen: set[int] = set()
+
+    def walk(node: Any, path: list[Any]) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        pairs = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+        for key, value in pairs:
+            if isinstance(value, (dict, list)):
+                walk(value, [*path, key])
+            elif isinstance(value, str) and value in _YAML11_BOOLEANS:
+                lc: Any = getattr(node, "lc", None)
+                try:
+                    line, column = lc.value(key) if isinstance(node, dict) else lc.item(key)
+                except (AttributeError, KeyError, IndexError, TypeError):
+                    continue
+                written = lines[line][column:] if line < len(lines) else ""
+                if re.match(rf"(?:&\S+\s+)?{re.escape(value)}(?![^\s,\]}}#])", written):  # plain, not quoted
+                    boolean = "true" if _YAML11_BOOLEANS[value] else "false"
+                    raise DecisionFileError(shown, line + 1, f"{_field([*path, key])}: an unquoted {value} is the "
+                                            f'boolean {boolean} to YAML 1.1 readers; quote it: "{value}"')
+
+    walk(data, [])
 
 
 def _field(path: Any) -> str:

@@ -249,6 +249,8 @@ def _events(text: str) -> list[object]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark is not None and problem.startswith("found unexpected end of stream"):
+            mark, problem = exc.context_mark, f"{exc.context}: {problem}"  # where the unclosed thing starts
         raise ParseError(problem, mark.line + 1 if mark is not None else None) from None
     except yaml.YAMLError as exc:
         raise ParseError(str(exc).splitlines()[0] if str(exc) else "invalid YAML", None) from None

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from codemod.planner import Planner
 
 from codemod.sources import (
+    DEFAULT_MAX_FILE_SIZE,
     POLICY_WORD,
     TEMPLATE_REASON,
     FileError,
@@ -113,19 +114,21 @@ PARALLEL_FROM = 64  # files: below this, starting worker processes costs more th
 
 def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fix: bool,
         progress: Progress | None = None, visit: Visit | None = None, values: Sequence[str] = (),
-        jobs: int = 1) -> Run:
+        jobs: int = 1, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Run:
     """Every file under `paths`, in a stable order; `progress` may wrap the list to show how far it got;
     `visit` sees every policy checked (for commands that need more than findings, such as `propose`);
-    `jobs` > 1 checks files in that many processes (results keep the files' order)."""
+    `jobs` > 1 checks files in that many processes (results keep the files' order); a file larger than
+    `max_file_size` bytes is an error, never read."""
     result = Run()
     forced = frozenset(absolute(v) for v in values)  # files named with --values: Helm values whatever their name
     found_all = list(discover([*paths, *(v for v in values if v not in paths)]))
     files = [f for f in found_all if isinstance(f, Path)]
     checked: Iterable[FileResult]
     if jobs > 1 and visit is None and len(files) >= PARALLEL_FROM:
-        checked = _in_processes(files, rules, decisions, fix, forced, jobs)
+        checked = _in_processes(files, rules, decisions, fix, forced, jobs, max_file_size)
     else:
-        checked = (check_file(f, rules, decisions, fix, visit, absolute(f) in forced) for f in files)
+        checked = (check_file(f, rules, decisions, fix, visit, absolute(f) in forced, max_file_size)
+                   for f in files)
     results = iter(checked)
     with fewer_collections():
         for found in progress(found_all) if progress is not None else found_all:
@@ -157,26 +160,27 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-_WORKER: tuple[list[Rule], Decisions | None, bool, frozenset[Path]] | None = None
+_WORKER: tuple[list[Rule], Decisions | None, bool, frozenset[Path], int] | None = None
 
 
-def _start_worker(rules: list[Rule], decisions: Decisions | None, fix: bool, forced: frozenset[Path]) -> None:
+def _start_worker(rules: list[Rule], decisions: Decisions | None, fix: bool, forced: frozenset[Path],
+                  max_file_size: int) -> None:
     global _WORKER
-    _WORKER = (rules, decisions, fix, forced)
+    _WORKER = (rules, decisions, fix, forced, max_file_size)
     gc.set_threshold(max(gc.get_threshold()[0], 7000), *gc.get_threshold()[1:])  # see fewer_collections
 
 
 def _check_in_worker(path: Path) -> FileResult:
     assert _WORKER is not None
-    rules, decisions, fix, forced = _WORKER
-    result = check_file(path, rules, decisions, fix, None, absolute(path) in forced)
+    rules, decisions, fix, forced, max_file_size = _WORKER
+    result = check_file(path, rules, decisions, fix, None, absolute(path) in forced, max_file_size)
     if result.new_text is None:
         result.source = None  # only a file that changes needs its text back (diffs, writing): less to pickle
     return result
 
 
 def _in_processes(files: list[Path], rules: list[Rule], decisions: Decisions | None, fix: bool,
-                  forced: frozenset[Path], jobs: int) -> Iterator[FileResult]:
+                  forced: frozenset[Path], jobs: int, max_file_size: int) -> Iterator[FileResult]:
     """The files checked by `jobs` worker processes, in the files' order. Each worker gets the rules and
     decisions once; a file's result (findings, facts, the rewritten text) comes back whole."""
     import multiprocessing
@@ -184,16 +188,19 @@ def _in_processes(files: list[Path], rules: list[Rule], decisions: Decisions | N
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=(rules, decisions, fix, forced)) as pool:
+                             initializer=_start_worker,
+                             initargs=(rules, decisions, fix, forced, max_file_size)) as pool:
         yield from pool.map(_check_in_worker, files, chunksize=max(1, min(32, len(files) // (jobs * 8))))
 
 
 def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
-               visit: Visit | None = None, values_file: bool = False) -> FileResult:
+               visit: Visit | None = None, values_file: bool = False,
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> FileResult:
     """One file, whatever it holds: a failure here becomes that file's error, never the run's end.
-    `values_file`: read it as Helm values whatever its name."""
+    `values_file`: read it as Helm values whatever its name; a file above `max_file_size` bytes is an error."""
     try:
-        return _check_file(path, rules, decisions, fix, visit, values_file or is_values_name(path), values_file)
+        return _check_file(path, rules, decisions, fix, visit, values_file or is_values_name(path), values_file,
+                           max_file_size)
     except RecursionError:
         return FileResult(display_path(path), errors=[FileError(display_path(path), None, "nested too deeply")])
     except Exception as exc:  # a plugin rule or an unforeseen input: report it, go on with the other files
@@ -202,9 +209,10 @@ def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: 
 
 
 def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
-                visit: Visit | None, values_file: bool, forced: bool = False) -> FileResult:
+                visit: Visit | None, values_file: bool, forced: bool = False,
+                max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> FileResult:
     values_file = values_file and HELM_VALUES in _rules_by_kind(rules)
-    read = read_source(path, _words(rules), always=values_file)
+    read = read_source(path, _words(rules), always=values_file, max_size=max_file_size)
     if read is None:
         return FileResult(str(path))
     if isinstance(read, Skipped):
@@ -224,7 +232,7 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
             result.skipped.append(Skipped(source.display, "not YAML (read only because its name looks like "
                                           "Helm values)"))
         else:
-            result.errors.append(FileError(source.display, exc.line, f"cannot parse: {exc.message}"))
+            result.errors.append(FileError(source.display, exc.line, f"cannot parse: {_parse_problem(exc, relevant)}"))
         return result
     if has_template_tag(source.text):  # judged on the whole text, as a template engine sees it
         try:
@@ -249,6 +257,16 @@ def _check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix:
         except Unsafe as exc:
             result.errors.append(FileError(source.display, exc.line, f"not rewritten: {exc.message}"))
     return result
+
+
+def _parse_problem(exc: ParseError, text: str) -> str:
+    """The parser's message, or a plainer one for the usual mistake: a tab in the indentation."""
+    if exc.line is not None and "cannot start any token" in exc.message:
+        lines = text.split("\n", exc.line)
+        line = lines[exc.line - 1] if exc.line <= len(lines) else ""
+        if "\t" in line[: len(line) - len(line.lstrip(" \t"))]:
+            return "tab character in the indentation (YAML indents with spaces only)"
+    return exc.message
 
 
 def _check_documents(docs: list[Document], rules: list[Rule], context: Context,

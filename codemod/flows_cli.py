@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, ParamSpec
 
 import click
 
+from codemod.cli import size_option
+
 P = ParamSpec("P")
 
 if TYPE_CHECKING:
@@ -91,9 +93,10 @@ def narrower(decided: Decision, proposed: Decision) -> bool:
               help="Bring this decision file up to date in place: its decisions win and are kept, its "
               "`undecided` entries take the proposal, proposals for selectors it does not cover are appended, "
               "and entries that match nothing get a STALE comment.")
+@size_option
 @guarded
 def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | None, local_cluster: str | None,
-            since: str | None, update_path: str | None) -> None:
+            since: str | None, update_path: str | None, max_file_size: int) -> None:
     """Propose a decision file from Hubble captures taken before the upgrade."""
     from collections import Counter
 
@@ -110,7 +113,7 @@ def propose(captures: tuple[str, ...], paths: tuple[str, ...], output: str | Non
         raise click.UsageError("stdin (-) can be read only once")
     window = _since(since)
     existing = _load_decisions(update_path)
-    proposal = proposing.propose(paths, captures, local_cluster, window, existing)
+    proposal = proposing.propose(paths, captures, local_cluster, window, existing, max_file_size)
     _report_problems(proposal.run)
     bad = report_captures(proposal.gathered.captures)
     g = proposal.gathered
@@ -181,8 +184,10 @@ def flows() -> None:
 @click.option("--local-cluster", metavar="NAME", help="The enforcing cluster when the capture cannot tell.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
+@size_option
 @guarded
-def flows_diff(before: str, after: str, paths: tuple[str, ...], local_cluster: str | None, fmt: str) -> None:
+def flows_diff(before: str, after: str, paths: tuple[str, ...], local_cluster: str | None, fmt: str,
+               max_file_size: int) -> None:
     """Connections allowed in BEFORE and dropped (or AUDIT) in AFTER; exit 1 when there is any."""
     from codemod.cli import _report_problems
     from codemod.engine import run
@@ -196,7 +201,7 @@ def flows_diff(before: str, after: str, paths: tuple[str, ...], local_cluster: s
     models: list[PolicyModel] = []
     errors = False
     if paths:
-        policies = run(paths, [], None, fix=False,
+        policies = run(paths, [], None, fix=False, max_file_size=max_file_size,
                        visit=lambda policy, context: models.append(model(policy, context.display)))
         _report_problems(policies)
         errors = bool(policies.errors)

@@ -83,5 +83,9 @@ def _record_local(decisions_path: str | None, finding: Finding) -> None:
     if decisions_path is None:
         click.echo("no decision file (--decisions) to record the decision in; skipped")
         return
-    record(Path(decisions_path), finding, "local")
+    try:
+        record(Path(decisions_path), finding, "local")
+    except OSError as exc:
+        click.echo(f"cannot record the decision in {decisions_path}: {exc.strerror or exc}; skipped")
+        return
     click.echo(f"recorded: {finding.policy} {finding.path}: local, in {decisions_path}")

@@ -18,6 +18,7 @@ from codemod.engine import Run, run
 from codemod.evidence import Evidence, Gathered, gather, stamp, warnings
 from codemod.rule import Context, Finding
 from codemod.selection import PolicyModel, model
+from codemod.sources import DEFAULT_MAX_FILE_SIZE
 from codemod.todo import IMPLICIT, Update, init, update
 
 
@@ -38,7 +39,7 @@ class Proposal:
         return self.decisions[(finding.file, finding.document, finding.path)]
 
 def propose(paths: Sequence[str], captures: Sequence[str], local_cluster: str | None, since: float | None,
-            existing: Decisions | None) -> Proposal:
+            existing: Decisions | None, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Proposal:
     from rules.implicit_cluster_selector import ImplicitClusterSelector
 
     models: list[PolicyModel] = []
@@ -46,7 +47,8 @@ def propose(paths: Sequence[str], captures: Sequence[str], local_cluster: str | 
     def visit(policy: Policy, context: Context) -> None:
         models.append(model(policy, context.display))
 
-    found = run(paths, [ImplicitClusterSelector()], existing, fix=False, visit=visit)
+    found = run(paths, [ImplicitClusterSelector()], existing, fix=False, visit=visit,
+                max_file_size=max_file_size)
     gathered = gather(captures, models, local_cluster)
     out = Proposal(found, gathered, existing, warnings=warnings(gathered, since))
     unplaced = sum(1 for m in models if m.policy.kind != CCNP and m.policy.namespace is None)

@@ -3,12 +3,14 @@
 The walker honours `.git` and `.gitignore` the way users expect from ruff or black; a file named on the
 command line is always taken, unless it is a symbolic link (never followed) or not a regular file.
 Reading keeps what the writer must put back: a UTF-8 BOM and the line endings (CRLF stays CRLF), since
-offsets and edits work on the decoded text without the BOM.
+offsets and edits work on the decoded text without the BOM. A file larger than the size limit is refused
+from its size alone, before a byte is read; a SOPS-encrypted file is skipped before it is parsed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -24,6 +26,19 @@ BOM = "\ufeff"
 POLICY_WORD = b"NetworkPolicy"
 _TEMPLATE_TAG = re.compile(r"\{\{|\{%|\{#")
 TEMPLATE_REASON = "template (Helm/Go/Jinja): not YAML until rendered"
+SOPS_REASON = "SOPS-encrypted: editing it would break its MAC"
+# SOPS keeps the keys and encrypts the values, and adds a top-level `sops` mapping with the `mac` of the whole
+# document and the time it was last encrypted (YAML: `sops:` at the start of a line; JSON: `"sops": {`).
+_SOPS_KEY = re.compile(r'^sops:[ \t]*(?:#.*)?$|"sops"[ \t]*:[ \t]*\{', re.MULTILINE)
+_SOPS_MAC = re.compile(r'\bmac"?[ \t]*:[ \t]*["\']?ENC\[AES256_GCM,')
+
+DEFAULT_MAX_FILE_SIZE = 32 * 1024 * 1024  # bytes; --max-file-size, CILIUM_CODEMOD_MAX_FILE_SIZE
+MAX_FILE_SIZE_ENV = "CILIUM_CODEMOD_MAX_FILE_SIZE"
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)[ \t]*([kmg]i?b|b)?", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+# Byte-order marks of encodings other than UTF-8, longest first (UTF-32 LE starts like UTF-16 LE).
+_OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32", "utf-32"), (b"\x00\x00\xfe\xff", "UTF-32", "utf-32"),
+               (b"\xff\xfe", "UTF-16", "utf-16"), (b"\xfe\xff", "UTF-16", "utf-16"))
 
 
 @dataclass
@@ -156,32 +171,85 @@ def _walk_folder(folder: Path, specs: list[tuple[Path, Any]]) -> Iterator[Path |
             yield path  # regular files only: no symbolic links, FIFOs or devices
 
 
-def read_source(path: Path, words: Iterable[bytes] = (POLICY_WORD,),
-                always: bool = False) -> SourceFile | Skipped | FileError | None:
+def parse_size(value: str) -> int:
+    """A size as users write it: `1048576` (bytes), `512KiB`, `200MB`, `1.5GiB` (kB, MB, GB are powers of
+    1000; KiB, MiB, GiB powers of 1024; case ignored). ValueError when it is not one, or not above zero."""
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a size: give bytes (1048576) or a number with a unit "
+                         "(512KiB, 200MB, 1GiB)")
+    size = int(float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError(f"{value!r}: the size limit must be above zero")
+    return size
+
+
+def format_size(size: int) -> str:
+    """`32 MiB`, `200 MB`, `1.5 KiB`, `700 bytes`: exact in the unit the number was likely given in."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024), ("GB", 1000**3), ("MB", 1000**2),
+                         ("kB", 1000)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor:,} {unit}"
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.1f} {unit}"
+    return f"{size:,} byte{'' if size == 1 else 's'}"
+
+
+def too_large(size: int, limit: int) -> str:
+    return (f"too large: {format_size(size)}, over the size limit of {format_size(limit)} (raise it with "
+            f"--max-file-size or {MAX_FILE_SIZE_ENV})")
+
+
+def read_source(path: Path, words: Iterable[bytes] = (POLICY_WORD,), always: bool = False,
+                max_size: int = DEFAULT_MAX_FILE_SIZE) -> SourceFile | Skipped | FileError | None:
     """Read and decode one file; None when it holds none of `words` (the kinds the rules look at) and needs
-    no further look, unless `always` (a Helm values file, known by its name)."""
+    no further look, unless `always` (a Helm values file, known by its name). A file above `max_size` bytes
+    is an error decided from its size, never read."""
     shown = display_path(path)
     if path.is_symlink():
         return Skipped(shown, "symbolic link (not followed)")
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
             return Skipped(shown, "not a regular file")
-        raw = path.read_bytes()
+        if info.st_size > max_size:
+            return FileError(shown, None, too_large(info.st_size, max_size))
+        with path.open("rb") as handle:
+            raw = handle.read(info.st_size + 1)
+            if len(raw) > info.st_size:  # it grew since: read on, but never more than the limit
+                raw += handle.read(max(0, max_size + 1 - len(raw)))
     except OSError as exc:
         return FileError(shown, None, f"cannot read: {exc.strerror or exc}")
+    if len(raw) > max_size:
+        return FileError(shown, None, too_large(len(raw), max_size))
+    for mark, name, codec in _OTHER_BOMS:
+        if raw.startswith(mark):
+            if not always and not any(word.decode() in raw.decode(codec, "replace") for word in words):
+                return None
+            return FileError(shown, None, f"{name} text: save it as UTF-8")
     if not always and not any(word in raw for word in words):
         return None
+    if b"\0" in raw:
+        return FileError(shown, raw[: raw.index(b"\0")].count(b"\n") + 1, "binary file (NUL byte)")
     bom = raw.startswith(BOM.encode("utf-8"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return FileError(shown, line, "not UTF-8 text")
+        return FileError(shown, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): save it as UTF-8")
     if bom:
         text = text[1:]
-    if "\0" in text:
-        return FileError(shown, text[: text.index("\0")].count("\n") + 1, "binary file (NUL byte)")
+    if is_sops_encrypted(text):
+        return Skipped(shown, SOPS_REASON)
     return SourceFile(path, shown, raw, text, bom)
+
+
+def is_sops_encrypted(text: str) -> bool:
+    """Whether the text is a SOPS-encrypted file: a top-level `sops` key, and a MAC encrypted with AES-GCM.
+    Its values are ciphertext and its MAC covers them all, so it is never parsed as a policy or rewritten."""
+    return "ENC[AES256_GCM," in text and "lastmodified" in text and _SOPS_KEY.search(text) is not None \
+        and _SOPS_MAC.search(text) is not None
 
 
 def has_template_tag(text: str) -> bool:
@@ -206,8 +274,10 @@ def template_reason(text: str, in_scalar: Callable[[int], bool] | None = None) -
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename; the mode is kept (a new file
-    gets the usual mode under the umask)."""
+    """Write through a temporary file in the same folder, fsync, rename, then fsync the folder (so the rename
+    itself survives a crash); the mode is kept (a new file gets the usual mode under the umask). A file the
+    user may not write is refused, not replaced; on any failure the temporary file is removed and the old
+    file is left as it was."""
     import tempfile
 
     try:
@@ -216,9 +286,23 @@ def write_atomically(path: Path, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    else:  # renaming over it would succeed in a writable folder: honour the file's own permission
+        if not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, "the file is read-only", str(path))
     try:
-        with os.fdopen(fd, "wb") as handle:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        # a read-only folder: say so, rather than name a temporary file the user never heard of
+        raise type(exc)(exc.errno, f"cannot create a file in its folder ({exc.strerror})", str(path.parent)) from None
+    try:
+        try:
+            handle = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -228,3 +312,17 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, making a rename in it durable; some filesystems (and Windows) refuse: nothing lost."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from monorepo import generate  # noqa: E402 (the generator lives in benchmarks/)
+from monorepo import generate  # the generator lives in benchmarks/
 
 KILL_POINTS = int(os.environ.get("CODEMOD_KILL_POINTS", "24"))
 

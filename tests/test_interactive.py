@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import invoke, write_files
 
 POLICY = """\
@@ -109,3 +111,19 @@ def test_refuses_without_a_terminal(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--interactive needs a terminal" in result.stderr
     assert (tmp_path / "p.yaml").read_text(encoding="utf-8") == POLICY
+
+
+def test_d_on_a_decision_file_that_cannot_be_written_says_so(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from codemod import interactive, todo
+    from codemod.rule import Finding
+
+    def refuse(*_: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(todo, "record", refuse)
+    finding = Finding("implicit-cluster-selector", "p.yaml", 0, 9, "CiliumNetworkPolicy", "shop", "web",
+                      "spec.ingress[0].fromEndpoints[0]", "relies on the default")
+    interactive._record_local("d.yaml", finding)
+    out = capsys.readouterr().out
+    assert out == "cannot record the decision in d.yaml: Permission denied; skipped\n"
