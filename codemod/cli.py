@@ -342,14 +342,19 @@ def _write_changes(run: Run) -> None:
     """Write every changed file; one that fails (or changed on disk since it was read) becomes an error.
     Each write waits on fsync, so a few threads keep the disk busy (fsync lets go of the GIL); the
     messages still come out in the order of the files."""
+    from codemod.sources import sync_folder
+
     changed = run.changed
     if len(changed) < 8:
-        problems = [_write_result(result) for result in changed]
+        problems = [_write_result(result, sync=False) for result in changed]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            problems = list(pool.map(_write_result, changed))
+            problems = list(pool.map(lambda result: _write_result(result, sync=False), changed))
+    for folder in dict.fromkeys(r.source.path.parent for r, p in zip(changed, problems, strict=True)
+                                if p is None and r.source is not None):
+        sync_folder(folder)  # once per folder, after every rename in it
     for result, problem in zip(changed, problems, strict=True):
         _report_write(result, problem)
 
@@ -367,7 +372,7 @@ def _report_write(result: FileResult, problem: FileError | None) -> None:
     click.echo(f"rewrote {result.display} ({_plural(count, 'change')})", err=True)
 
 
-def _write_result(result: FileResult) -> FileError | None:
+def _write_result(result: FileResult, sync: bool = True) -> FileError | None:
     from codemod.sources import FileError, write_atomically
 
     assert result.source is not None
@@ -375,7 +380,7 @@ def _write_result(result: FileResult) -> FileError | None:
         path, raw = result.source.path, result.source.raw
         if path.stat().st_size != len(raw) or path.read_bytes() != raw:
             raise OSError("changed on disk since it was read; not overwritten")
-        write_atomically(path, result.new_bytes)
+        write_atomically(path, result.new_bytes, sync)
     except OSError as exc:
         return FileError(result.display, None, f"not written: {exc.strerror or exc}")
     return None

@@ -273,9 +273,10 @@ def template_reason(text: str, in_scalar: Callable[[int], bool] | None = None) -
     return None
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, sync: bool = True) -> None:
     """Write through a temporary file in the same folder, fsync, rename, then fsync the folder (so the rename
-    itself survives a crash); the mode is kept (a new file gets the usual mode under the umask). A file the
+    itself survives a crash; a batch of writes passes `sync=False` and calls `sync_folder` once per
+    folder at the end); the mode is kept (a new file gets the usual mode under the umask). A file the
     user may not write is refused, not replaced; on any failure the temporary file is removed and the old
     file is left as it was."""
     import tempfile
@@ -312,11 +313,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _sync_folder(path.parent)
+    if sync:
+        sync_folder(path.parent)
 
 
-def _sync_folder(folder: Path) -> None:
-    """fsync a folder, making a rename in it durable; some filesystems (and Windows) refuse: nothing lost."""
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, making a rename in it durable; some filesystems (and Windows) refuse: nothing is lost
+    but that guarantee."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
