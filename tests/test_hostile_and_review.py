@@ -212,9 +212,9 @@ def test_same_file_named_twice_is_written_once(in_tmp: Path, monkeypatch: pytest
     writes: list[Path] = []
     real = codemod.sources.write_atomically
 
-    def counting(path: Path, data: bytes) -> None:
+    def counting(path: Path, data: bytes, sync: bool = True) -> None:
         writes.append(path)
-        real(path, data)
+        real(path, data, sync)
 
     monkeypatch.setattr(codemod.sources, "write_atomically", counting)
     result = invoke("rewrite", "--write", "--decisions", "d.yaml", "apps", "apps/../apps")
@@ -650,7 +650,7 @@ def test_failed_write_is_an_error_and_nothing_counts_as_rewritten(
         in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_files(in_tmp, {"good.yaml": GOOD, "d.yaml": ALL})
 
-    def refuse(path: Path, data: bytes) -> None:
+    def refuse(path: Path, data: bytes, sync: bool = True) -> None:
         raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
     monkeypatch.setattr(codemod.sources, "write_atomically", refuse)
