@@ -404,3 +404,32 @@ def _entity_matches(entities: frozenset[str], labels: tuple[str, ...], peer_loca
     index = label_index(labels)
     reserved = {key for key, values in index.items() if any(source == "reserved" for source, _ in values)}
     return any(reserved & _ENTITIES.get(e, frozenset()) for e in entities)
+
+
+# ---------------------------------------------------------------- identities outside any cluster
+
+# Identities that carry no cluster label (cilium-facts.md §3): the reserved ones, and a CIDR identity.
+CLUSTERLESS: tuple[tuple[str, ...], ...] = (
+    ("reserved:world",), ("reserved:host",), ("reserved:kube-apiserver",), ("reserved:health",),
+    ("reserved:init",), ("reserved:unmanaged",), ("reserved:ingress",), ("cidr:10.0.0.0/8", "reserved:world"),
+)
+
+
+def admits_clusterless(peer: Peer) -> bool:
+    """Whether the endpoint peer, as Cilium 1.18 builds it, also selects identities that carry no cluster
+    label (world, host, a CIDR): a selector made only of NotIn/DoesNotExist that names the namespace itself,
+    so that Cilium adds no namespace. Neither 1.19's local default nor the all-clusters form (`Exists`)
+    selects those identities any more."""
+    data = to_data(peer.node)
+    if not isinstance(data, dict) or peer.field not in ("fromEndpoints", "toEndpoints", "from", "to"):
+        return False
+    if peer.policy.kind == KNP:
+        if data.get("namespaceSelector") is None:
+            return False  # Cilium sets the policy's namespace: pods only
+        sel = _k8s_only(selector(data.get("podSelector") or {}))
+        namespaces = _k8s_only(selector(data["namespaceSelector"], NAMESPACE_LABELS))
+        sel = sel.plus(*(namespaces.requirements or (Requirement("k8s", NAMESPACE_KEY, "Exists"),)))
+    else:
+        namespace = None if peer.policy.kind == CCNP else peer.policy.namespace or "default"
+        sel = _default_namespace(selector(data), namespace)
+    return any(sel.matches(labels) for labels in CLUSTERLESS)

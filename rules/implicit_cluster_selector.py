@@ -70,10 +70,40 @@ def _message(peer: Peer) -> str:
     if peer.policy.kind == KNP:
         where = f"{peer.field} peer (podSelector)"
     if peer.deny:
-        return f"{where} of a deny rule stops denying remote clusters on Cilium 1.19 (names no cluster)"
-    if peer.field in ("fromRequires", "toRequires"):
+        message = f"{where} of a deny rule stops denying remote clusters on Cilium 1.19 (names no cluster)"
+    elif peer.field in ("fromRequires", "toRequires"):
         return f"{where} names no cluster (and {peer.field} is removed in Cilium 1.19)"
-    return f"{where} matches only the local cluster on Cilium 1.19 (names no cluster)"
+    else:
+        message = f"{where} matches only the local cluster on Cilium 1.19 (names no cluster)"
+    return message + _caveat(peer)
+
+
+def _caveat(peer: Peer) -> str:
+    """What no explicit form keeps: the cases where the 1.18 meaning is not "these pods, in every cluster"."""
+    if _empty_cluster_value(peer):
+        return ("; on Cilium 1.18 it matched nothing: no pod has an empty cluster label (an explicit form "
+                "makes it match pods)")
+    if _may_select_clusterless(peer):
+        return ("; on Cilium 1.18 it also matched identities outside any cluster (world, host, CIDR), which "
+                "no cluster selector matches: use fromEntities/toEntities or CIDR rules for those")
+    return ""
+
+
+def _empty_cluster_value(peer: Peer) -> bool:
+    labels = deref(peer.selector.get("matchLabels")) if peer.selector is not None else None
+    return isinstance(labels, Mapping) and labels.get(CLUSTER_KEY) is not None
+
+
+def _may_select_clusterless(peer: Peer) -> bool:
+    """A cheap test first (only selectors without matchLabels can), then Cilium's semantics."""
+    node = deref(peer.node)
+    if not isinstance(node, Mapping):
+        return False
+    if peer.policy.kind != KNP and node.get("matchLabels") is not None:
+        return False
+    from codemod.selection import admits_clusterless  # rarely needed: kept off the start-up path
+
+    return admits_clusterless(peer)
 
 
 def fix(peer: Peer, decision: Decision) -> list[Op]:
@@ -89,7 +119,7 @@ def fix(peer: Peer, decision: Decision) -> list[Op]:
     # A NetworkPolicy podSelector may already hold the key with an empty value, which does not name a
     # cluster (and would make any added expression match nothing): replace it or take it out first.
     labels = deref(peer.selector.get("matchLabels")) if peer.selector is not None else None
-    empty = isinstance(labels, Mapping) and labels.get(CLUSTER_KEY) is not None
+    empty = _empty_cluster_value(peer)
     if form == "label":
         if empty:
             return [Replace(doc, (*base, "matchLabels", CLUSTER_KEY), value)]

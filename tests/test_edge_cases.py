@@ -229,3 +229,47 @@ def test_a_syntax_error_in_a_document_without_policies_stops_the_rewrite_of_its_
     assert result.exit_code == 2
     assert "broken.yaml:2: error: not rewritten: the file is not valid YAML where it holds no policy" in result.output
     assert broken.read_bytes() == before
+
+
+@pytest.mark.parametrize(("peer", "caveat"), [
+    ("toEndpoints: [{matchExpressions: [{key: io.kubernetes.pod.namespace, operator: NotIn, values: [shop]}]}]",
+     "also matched identities outside any cluster"),
+    ("toEndpoints: [{matchExpressions: [{key: k8s:io.kubernetes.pod.namespace, operator: DoesNotExist}]}]",
+     "also matched identities outside any cluster"),
+    ("toEndpoints: [{matchExpressions: [{key: app, operator: NotIn, values: [db]}]}]", None),  # namespace added
+    ("toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: other}}]", None),  # pods only
+    ("toEndpoints: [{}]", None),
+])
+def test_a_peer_that_also_matched_identities_outside_any_cluster_says_so(peer: str, caveat: str | None) -> None:
+    path = write("p.yaml", f"""\
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {{name: deny-out, namespace: shop}}
+        spec:
+          endpointSelector: {{}}
+          egressDeny:
+            - {peer}
+        """)
+    [finding] = scan(path)["findings"]
+    assert ("on Cilium 1.18 it " + caveat in finding["message"]) if caveat else "1.18" not in finding["message"]
+
+
+@pytest.mark.parametrize(("peer", "caveat"), [
+    ("{namespaceSelector: {matchExpressions: [{key: team, operator: DoesNotExist}]}}",
+     "also matched identities outside any cluster"),
+    ("{namespaceSelector: {matchLabels: {team: a}}}", None),
+    ("{podSelector: {matchLabels: {io.cilium.k8s.policy.cluster: ''}}}", "matched nothing"),
+    ("{podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [x]}]}}", None),  # own namespace
+])
+def test_networkpolicy_peers_whose_1_18_meaning_no_form_keeps_say_so(peer: str, caveat: str | None) -> None:
+    path = write("n.yaml", f"""\
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {{name: knp, namespace: shop}}
+        spec:
+          podSelector: {{}}
+          ingress:
+            - from: [{peer}]
+        """)
+    [finding] = scan(path)["findings"]
+    assert ("on Cilium 1.18 it " + caveat in finding["message"]) if caveat else "1.18" not in finding["message"]
