@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from codemod.sources import FileError
 
 COLOR = click.Choice(["auto", "always", "never"])
+# One instance of each path type, shared by every option: click looks up a translation (gettext, which
+# stats the filesystem) for each instance it creates, on every start-up.
+ANY_PATH = click.Path()
+FILE_PATH = click.Path(dir_okay=False)
+EXISTING_FILE = click.Path(dir_okay=False, exists=True)
 
 
 def _use_color(choice: str, stream: object) -> bool:
@@ -82,7 +87,7 @@ def rule_options(command: F) -> F:
                            help="Only the rules about upgrading to this Cilium version (default: all).")(command)
     command = click.option("--ignore", multiple=True, metavar="RULE",
                            help="Skip this rule (repeat, or separate ids with commas).")(command)
-    command = click.option("--values", "values", multiple=True, type=click.Path(), metavar="FILE",
+    command = click.option("--values", "values", multiple=True, type=ANY_PATH, metavar="FILE",
                            help="Read this file as Cilium Helm values whatever its name (files named like "
                            "*values*.yaml are). Repeat for several.")(command)
     return click.option("--select", multiple=True, metavar="RULE",
@@ -189,12 +194,12 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=ANY_PATH)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "inspect-json", "github", "markdown", "sarif"]),
               default="text", show_default=True, help="Output format; inspect-json matches `cilium clustermesh "
               "inspect-policy-default-local-cluster -o json`; github prints workflow-command annotations; "
               "markdown a pull-request body.")
-@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+@click.option("--decisions", "decisions_path", type=FILE_PATH,
               help="Decision file: each affected selector also shows the action that applies to it.")
 @click.option("--color", type=COLOR, default="auto", show_default=True)
 @rule_options
@@ -245,8 +250,8 @@ def scan(paths: tuple[str, ...], fmt: str, decisions_path: str | None, color: st
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+@click.argument("paths", nargs=-1, required=True, type=ANY_PATH)
+@click.option("--decisions", "decisions_path", type=FILE_PATH,
               help="Decision file; without it only rules that need no decision run.")
 @click.option("--write", is_flag=True, help="Apply the changes (default: print a dry-run diff).")
 @click.option("--check", is_flag=True, help="Print no diff; exit 1 when anything would change or stays undecided "
@@ -402,7 +407,7 @@ def decisions_schema() -> None:
 
 
 @decisions.command("validate")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=FILE_PATH)
 def decisions_validate(file: str) -> None:
     """Check a decision file against the schema; exit 2 with file, line and field when it is wrong."""
     loaded = _load_decisions(file)
@@ -411,12 +416,12 @@ def decisions_validate(file: str) -> None:
 
 
 @decisions.command("init")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.argument("paths", nargs=-1, required=True, type=ANY_PATH)
+@click.option("-o", "--output", type=FILE_PATH, help="Write here instead of stdout.")
 @click.option("--default", "action", type=click.Choice(["undecided", "local", "all-clusters"]),
               default="undecided", show_default=True, help="The action written into every new entry.")
 @click.option("--per-policy", is_flag=True, help="One entry per policy instead of one per selector.")
-@click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
+@click.option("--update", "update_path", type=EXISTING_FILE,
               help="Bring this decision file up to date: keep every decision made, add new selectors, "
               "flag entries that match nothing any more as STALE.")
 @rule_options
@@ -486,8 +491,8 @@ def hook() -> None:
 
 
 @hook.command("check")
-@click.argument("files", nargs=-1, type=click.Path())
-@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+@click.argument("files", nargs=-1, type=ANY_PATH)
+@click.option("--decisions", "decisions_path", type=FILE_PATH,
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
 @rule_options
 @size_option
@@ -512,8 +517,8 @@ def hook_check(files: tuple[str, ...], decisions_path: str | None, select: tuple
 
 
 @hook.command("fix")
-@click.argument("files", nargs=-1, type=click.Path())
-@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+@click.argument("files", nargs=-1, type=ANY_PATH)
+@click.option("--decisions", "decisions_path", type=FILE_PATH,
               help=f"Decision file (default: {DEFAULT_DECISIONS} at the repository root, when present).")
 @rule_options
 @size_option

@@ -3,18 +3,18 @@
 Rules say what they want in data terms (append this item to that list, add this key to that mapping,
 creating what is missing): the ops below. `codemod.planner` turns them into splices of the original text;
 `apply_to_data` makes the same change on plain data so verification knows what the result must mean.
+The requests are named tuples: immutable, and cheap to define (this module is on every run's start-up).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 from codemod.documents import Mapping, Path
 
 
-@dataclass(frozen=True)
-class Append:
+class Append(NamedTuple):
     """Append `item` to the list at `path`, creating the list (and missing mappings above it) if absent."""
 
     document: int
@@ -22,8 +22,7 @@ class Append:
     item: object
 
 
-@dataclass(frozen=True)
-class Insert:
+class Insert(NamedTuple):
     """Add the key at the end of `path` with `value`, creating missing mappings above it."""
 
     document: int
@@ -31,16 +30,14 @@ class Insert:
     value: object
 
 
-@dataclass(frozen=True)
-class Delete:
+class Delete(NamedTuple):
     """Remove the mapping entry at `path`."""
 
     document: int
     path: Path
 
 
-@dataclass(frozen=True)
-class Replace:
+class Replace(NamedTuple):
     """Replace the value at `path` with `value`, written in flow style in place."""
 
     document: int
@@ -48,8 +45,7 @@ class Replace:
     value: object
 
 
-@dataclass(frozen=True)
-class ReplaceEntry:
+class ReplaceEntry(NamedTuple):
     """Replace the mapping entry at `path` with `key: value`, in the entry's place and style."""
 
     document: int
@@ -58,8 +54,7 @@ class ReplaceEntry:
     value: object
 
 
-@dataclass(frozen=True)
-class Nest:
+class Nest(NamedTuple):
     """Move the entries `keys` of the block mapping at `path` under its child mapping `under` (created where
     the first of them stood, or the one already there): the entries keep their text, comments and order,
     one indentation step deeper. How Helm values keys are moved to a new parent key."""
@@ -80,8 +75,7 @@ def remove_entry(document: int, path: Path, mapping: Mapping, key: str) -> Op:
     return Replace(document, path, {})
 
 
-@dataclass(frozen=True)
-class TextEdit:
+class TextEdit(NamedTuple):
     start: int
     end: int
     text: str

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ParamSpec
 
 import click
 
-from codemod.cli import size_option
+from codemod.cli import ANY_PATH, EXISTING_FILE, FILE_PATH, size_option
 
 P = ParamSpec("P")
 
@@ -81,15 +81,15 @@ def narrower(decided: Decision, proposed: Decision) -> bool:
 @click.option("--flows", "captures", multiple=True, required=True, metavar="CAPTURE",
               help="A Hubble capture: `hubble observe -o jsonpb` (or -o json) lines or the exporter file, "
               "gzip or plain; `-` reads stdin. Repeat for several.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout (`-`).")
+@click.argument("paths", nargs=-1, required=True, type=ANY_PATH)
+@click.option("-o", "--output", type=FILE_PATH, help="Write here instead of stdout (`-`).")
 @click.option("--local-cluster", metavar="NAME",
               help="The cluster that enforces the policies when the capture cannot tell (no cluster_name, "
               "no cluster label, node names without a cluster prefix).")
 @click.option("--since", "since", metavar="DURATION",
               help="The window the capture was asked for (as given to `hubble observe --since`, e.g. 24h): "
               "warns when it holds less.")
-@click.option("--update", "update_path", type=click.Path(dir_okay=False, exists=True),
+@click.option("--update", "update_path", type=EXISTING_FILE,
               help="Bring this decision file up to date in place: its decisions win and are kept, its "
               "`undecided` entries take the proposal, proposals for selectors it does not cover are appended, "
               "and entries that match nothing get a STALE comment.")
@@ -178,7 +178,7 @@ def flows() -> None:
 @flows.command("diff")
 @click.argument("before")
 @click.argument("after")
-@click.option("--policies", "paths", multiple=True, type=click.Path(), metavar="PATH",
+@click.option("--policies", "paths", multiple=True, type=ANY_PATH, metavar="PATH",
               help="Policy files or folders: trace cross-cluster regressions to the selectors responsible "
               "and the decision that restores them. Repeat for several.")
 @click.option("--local-cluster", metavar="NAME", help="The enforcing cluster when the capture cannot tell.")
