@@ -168,7 +168,7 @@ def _loader() -> type:
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 
 
-@lru_cache(maxsize=8)  # a rewrite cuts the same old and new texts several times
+@lru_cache(maxsize=4)  # a rewrite cuts the same old and new texts several times
 def sections(text: str) -> list[tuple[int | None, str]] | None:
     """The text cut at its `---` markers: (document index, text) per piece, None for a leading piece that
     holds only comments (no document). None when the stream cannot be cut that simply (`...` markers or
@@ -356,29 +356,28 @@ def _refuse_alias_bombs(root: Node, written: int) -> None:
     """Refuse a document whose aliases expand it past ALIAS_EXPANSION_LIMIT nodes (a "billion laughs"):
     comparing or copying its data would take hours. Kubernetes' own YAML reader refuses excessive aliasing
     too, so such a document could never have been applied."""
-    sizes: dict[int, int] = {}  # expanded size of each node that aliases point to
-    largest: list[tuple[int, Alias]] = []  # the alias that expands most, to point at
-
-    def size(node: Node) -> int:
+    sizes: dict[int, int] = {}  # expanded size of every node seen, by id
+    largest: tuple[int, Alias | None] = (0, None)  # the alias that expands most, to point at
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:  # post-order in document order, without recursion: an anchor is sized before its aliases
+        node, children_done = stack.pop()
         if isinstance(node, Alias):
             assert node.target is not None
-            total = sizes[id(node.target)] if id(node.target) in sizes else size(node.target)
-            if not largest or total > largest[0][0]:
-                largest[:] = [(total, node)]
-            return total
-        if isinstance(node, Mapping):
-            total = 1 + sum(size(k) + size(v) for k, v in node.pairs)
-        elif isinstance(node, Sequence):
-            total = 1 + sum(size(item) for item in node.items)
+            sizes[id(node)] = size = sizes[id(node.target)]
+            if size > largest[0]:
+                largest = (size, node)
+            continue
+        children = [n for pair in node.pairs for n in pair] if isinstance(node, Mapping) else \
+            node.items if isinstance(node, Sequence) else []
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
         else:
-            total = 1
-        if node.aliases:
-            sizes[id(node)] = total
-        return total
-
-    expanded = size(root)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+    expanded = sizes[id(root)]
     if expanded > max(ALIAS_EXPANSION_LIMIT, 20 * written):
-        alias = largest[0][1]
+        alias = largest[1]
+        assert alias is not None  # without aliases nothing expands
         raise ParseError(f"aliases such as *{alias.name} expand the document to {expanded:,} nodes (excessive "
                          "aliasing, which Kubernetes refuses too)", alias.line + 1)
 

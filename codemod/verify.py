@@ -50,11 +50,14 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         raise Unsafe(f"the rewritten text does not parse ({exc.message})", exc.line) from None
     if len(new_docs) != len(old_docs):
         raise Unsafe("the rewritten text has a different number of documents", None)
-    if by_piece and words is not None:  # the documents never composed (no policy) must parse too
-        assert new_pieces is not None
+    if new_wanted != new_text:  # the documents never composed (no policy) must parse too
         try:
-            check_syntax(join_kept(new_pieces, lambda _, piece: not any(word in piece for word in words)))
-        except ParseError as exc:  # they are byte for byte the original's (checked below)
+            if by_piece and words is not None:
+                assert new_pieces is not None  # only those pieces: the others are composed or compared
+                check_syntax(join_kept(new_pieces, lambda _, piece: not any(word in piece for word in words)))
+            else:
+                check_syntax(new_text)
+        except ParseError as exc:
             raise Unsafe(f"the file is not valid YAML where it holds no policy ({exc.message})", exc.line) from None
     if by_piece:  # comments are compared where documents changed; the rest is compared byte for byte
         assert old_pieces is not None and new_pieces is not None

@@ -99,7 +99,8 @@ def _may_select_clusterless(peer: Peer) -> bool:
     node = deref(peer.node)
     if not isinstance(node, Mapping):
         return False
-    if peer.policy.kind != KNP and node.get("matchLabels") is not None:
+    labels = deref(node.get("matchLabels"))
+    if peer.policy.kind != KNP and isinstance(labels, Mapping) and labels.pairs:
         return False
     from codemod.selection import admits_clusterless  # rarely needed: kept off the start-up path
 

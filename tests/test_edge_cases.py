@@ -273,3 +273,29 @@ def test_networkpolicy_peers_whose_1_18_meaning_no_form_keeps_say_so(peer: str, 
         """)
     [finding] = scan(path)["findings"]
     assert ("on Cilium 1.18 it " + caveat in finding["message"]) if caveat else "1.18" not in finding["message"]
+
+
+def test_the_alias_bomb_check_goes_as_deep_as_the_composer() -> None:
+    """Review finding: the check recursed twice as deep as the composer, so one anchor in a deeply nested
+    document turned it into "nested too deeply"."""
+    from codemod.documents import parse_stream
+
+    nested = "[" * 900 + "]" * 900
+    docs = parse_stream(f"kind: CiliumNetworkPolicy\nx: &a 1\ny: *a\nz: {nested}\n")
+    assert docs[0].root is not None
+
+
+def test_an_empty_match_labels_does_not_hide_the_caveat() -> None:
+    path = write("p.yaml", """\
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: deny-out, namespace: shop}
+        spec:
+          endpointSelector: {}
+          egressDeny:
+            - toEndpoints:
+                - matchLabels: {}
+                  matchExpressions: [{key: k8s:io.kubernetes.pod.namespace, operator: NotIn, values: [x]}]
+        """)
+    [finding] = scan(path)["findings"]
+    assert "also matched identities outside any cluster" in finding["message"]
