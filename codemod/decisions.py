@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from codemod.documents import yaml11_boolean
+
 
 class DecisionFileError(Exception):
     def __init__(self, file: str, line: int | None, message: str) -> None:
@@ -113,11 +115,6 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "decisions.schema.json"  # shipped in the package
 # Bumped when validation checks more than the schema, so a file cached as valid is validated again.
 _CHECKS_VERSION = b"2"
-# Plain scalars that YAML 1.1 readers (PyYAML, go-yaml v2 under kubectl, yamllint's truthy rule) take for
-# booleans; the decision file is read as YAML 1.2, where they are strings.
-_YAML11_BOOLEANS = {word: word.lower() in ("y", "yes", "on", "true") for words in
-                    ("y Y yes Yes YES on On ON true True TRUE", "n N no No NO off Off OFF false False FALSE")
-                    for word in words.split()}
 
 
 @lru_cache(maxsize=1)
@@ -243,8 +240,8 @@ def _hint(validator: Any, expected: Any, instance: Any) -> str:
         return f" (write a list: [{instance}])"
     if "string" in expected and not isinstance(instance, (str, dict, list)):
         return " (YAML reads this unquoted value as a number, boolean or null: quote it)"
-    if "boolean" in expected and isinstance(instance, str) and instance in _YAML11_BOOLEANS:
-        return f" (write {'true' if _YAML11_BOOLEANS[instance] else 'false'})"
+    if "boolean" in expected and isinstance(instance, str) and yaml11_boolean(instance) is not None:
+        return f" (write {'true' if yaml11_boolean(instance) else 'false'})"
     return ""
 
 
@@ -262,7 +259,7 @@ def _refuse_yaml11_booleans(shown: str, data: Any, text: str) -> None:
         for key, value in pairs:
             if isinstance(value, (dict, list)):
                 walk(value, [*path, key])
-            elif isinstance(value, str) and value in _YAML11_BOOLEANS:
+            elif isinstance(value, str) and yaml11_boolean(value) is not None:
                 lc: Any = getattr(node, "lc", None)
                 try:
                     line, column = lc.value(key) if isinstance(node, dict) else lc.item(key)
@@ -270,7 +267,7 @@ def _refuse_yaml11_booleans(shown: str, data: Any, text: str) -> None:
                     continue
                 written = lines[line][column:] if line < len(lines) else ""
                 if re.match(rf"(?:&\S+\s+)?{re.escape(value)}(?![^\s,\]}}#])", written):  # plain, not quoted
-                    boolean = "true" if _YAML11_BOOLEANS[value] else "false"
+                    boolean = "true" if yaml11_boolean(value) else "false"
                     raise DecisionFileError(shown, line + 1, f"{_field([*path, key])}: an unquoted {value} is the "
                                             f'boolean {boolean} to YAML 1.1 readers; quote it: "{value}"')
 

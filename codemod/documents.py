@@ -485,6 +485,16 @@ def scalar_data(node: Scalar) -> object:
     return resolve_plain(node.value)
 
 
+_YAML11_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_YAML11_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+
+
+def yaml11_boolean(value: str) -> bool | None:
+    """What a plain scalar means as a boolean to YAML 1.1 readers (Helm, go-yaml v2 under kubectl, PyYAML but
+    for y/n): `yes`, `On`, `n` …; None when it is not one. YAML 1.2 reads most of these as strings."""
+    return True if value in _YAML11_TRUE else False if value in _YAML11_FALSE else None
+
+
 def resolve_plain(value: str) -> object:
     """What a plain (unquoted) scalar means under the YAML 1.2 core schema."""
     if value in ("", "~", "null", "Null", "NULL"):

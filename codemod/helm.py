@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 
 from codemod.cilium import Policy, text_of
-from codemod.documents import Document, Mapping, Node, ParseError, Path, Scalar, Sequence, deref, parse_stream, to_data
+from codemod.documents import (
+    Document,
+    Mapping,
+    Node,
+    ParseError,
+    Path,
+    Scalar,
+    Sequence,
+    deref,
+    parse_stream,
+    to_data,
+    yaml11_boolean,
+)
 
 HELM_VALUES = "HelmValues"
 # Words one of which a file must hold to carry values the rules can find (bare values files are known by
@@ -85,17 +97,13 @@ CILIUM_KEYS = frozenset({
     "autoDirectNodeRoutes", "policyEnforcementMode", "egressGateway", "socketLB", "enableIPv4Masquerade",
     "encryption", "ipam", "nodePort", "authentication", "customCalls", "svcSourceRangeCheck",
 })
-_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
-_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
-
-
 def boolean(node: Node | None) -> bool | None:
     """A boolean as Helm reads values (YAML 1.1: `yes`, `On`, `FALSE` …); None for anything else, quoted
     strings included."""
     value = deref(node)
     if not isinstance(value, Scalar) or value.style is not None:
         return None
-    return True if value.value in _TRUE else False if value.value in _FALSE else None
+    return yaml11_boolean(value.value)
 
 
 def meant_boolean(node: Node | None) -> bool | None:
@@ -105,7 +113,7 @@ def meant_boolean(node: Node | None) -> bool | None:
         return found
     value = deref(node)
     if isinstance(value, Scalar) and value.style in ("'", '"'):
-        return True if value.value in _TRUE else False if value.value in _FALSE else None
+        return yaml11_boolean(value.value)
     return None
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from codemod.documents import Document, Mapping, Node, Sequence, deref, resolve_plain
+from codemod.documents import Document, Mapping, Node, Sequence, deref, resolve_plain, yaml11_boolean
 
 
 @dataclass
@@ -95,14 +95,13 @@ def dash_column(seq: Sequence, text: str) -> int | None:
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_./]*$")
 # go-yaml v2 (sigs.k8s.io/yaml, so kubectl) also reads these as booleans; PyYAML's YAML 1.1 does not.
-_YAML11_BOOLEANS = frozenset({"y", "Y", "n", "N"})
 
 
 def scalar_text(value: object, style: Style) -> str:
     """A scalar as YAML reads it back as the same string under YAML 1.1 and 1.2 (`no`, `0755` get quoted)."""
     if style.json or not isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if _PLAIN.match(value) and value not in _YAML11_BOOLEANS and _plain_stays_string(value):
+    if _PLAIN.match(value) and yaml11_boolean(value) is None and _plain_stays_string(value):
         return value
     return json.dumps(value, ensure_ascii=False)
 
