@@ -153,11 +153,16 @@ def fewer_collections() -> Iterator[None]:
     re-scanning them (about 10% of a scan). Node trees form cycles only through alias back-references;
     reference counting frees everything else file by file."""
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], 7000), *before[1:])
+    _collect_less()
     try:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+def _collect_less() -> None:
+    first, *rest = gc.get_threshold()
+    gc.set_threshold(max(first, 7000), *rest)
 
 
 _WORKER: tuple[list[Rule], Decisions | None, bool, frozenset[Path], int] | None = None
@@ -167,7 +172,7 @@ def _start_worker(rules: list[Rule], decisions: Decisions | None, fix: bool, for
                   max_file_size: int) -> None:
     global _WORKER
     _WORKER = (rules, decisions, fix, forced, max_file_size)
-    gc.set_threshold(max(gc.get_threshold()[0], 7000), *gc.get_threshold()[1:])  # see fewer_collections
+    _collect_less()  # as fewer_collections, for the worker's whole life
 
 
 def _check_in_worker(path: Path) -> FileResult:
