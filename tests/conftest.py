@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "gitops"
 CORPUS = ROOT.parent / "shared" / "corpus"
 
+# A policy with one implicit selector, for the tests that put a bad file beside a good one.
+GOOD = """\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: g, namespace: b}
+spec:
+  endpointSelector: {}
+  ingress:
+    - fromEndpoints:
+        - matchLabels: {app: x}
+"""
+
 
 def invoke(*args: str) -> Result:
     """Run the CLI in-process; an exception other than the final exit is a crash and fails the test."""

@@ -17,7 +17,7 @@ import pytest
 
 import codemod.engine
 import codemod.sources
-from tests.conftest import invoke, write_files
+from tests.conftest import GOOD, invoke, write_files
 
 ALL = "version: 1\ndefault: all-clusters\n"
 EAST = "version: 1\ndefault: local\ndecisions:\n  - {action: clusters, clusters: [east]}\n"
@@ -32,17 +32,6 @@ spec:
 
 # One ingress peer, written below `    - fromEndpoints:` at the item indentation of eight spaces.
 CNP_PEER_HEAD = CNP_HEAD + "  ingress:\n    - fromEndpoints:\n"
-
-GOOD = """\
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: g, namespace: b}
-spec:
-  endpointSelector: {}
-  ingress:
-    - fromEndpoints:
-        - matchLabels: {app: x}
-"""
 
 GOOD_ALL = GOOD + """\
           matchExpressions:

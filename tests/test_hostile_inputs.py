@@ -35,19 +35,9 @@ from click.testing import CliRunner, Result
 import codemod.sources
 from codemod.cli import main
 from codemod.sources import write_atomically
+from tests.conftest import GOOD
 
 DECISIONS = "version: 1\ndefault: all-clusters\n"
-
-GOOD = """\
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: g, namespace: b}
-spec:
-  endpointSelector: {}
-  ingress:
-    - fromEndpoints:
-        - matchLabels: {app: x}
-"""
 
 EXISTS = """\
           matchExpressions:
