@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -236,16 +237,35 @@ def parse_stream(text: str, words: tuple[str, ...] | None = None) -> list[Docume
 
 
 def check_syntax(text: str) -> None:
-    """Raise ParseError unless the whole stream parses (events only, nothing composed): for the documents
-    that `relevant_only` blanked, before a file that holds them is written."""
-    _events(text)
+    """Raise ParseError unless the whole stream parses: for the documents that `relevant_only` blanked,
+    before a file that holds them is written. libyaml parses it without building a single event object
+    (about six times faster than `_events`); undefined aliases are the composer's concern, not checked."""
+    loader = _loader()(text)
+    try:
+        with _parse_errors():
+            if hasattr(loader, "raw_parse"):  # the C loader's; the pure-Python one lacks it
+                loader.raw_parse()
+            else:  # pragma: no cover - PyYAML built without libyaml
+                while loader.get_event() is not None:
+                    pass
+    finally:
+        loader.dispose()
 
 
 def _events(text: str) -> list[object]:
     import yaml
 
-    try:
+    with _parse_errors():
         return list(yaml.parse(text, Loader=_loader()))
+
+
+@contextmanager
+def _parse_errors() -> Iterator[None]:
+    """PyYAML's errors as one ParseError with the line where the problem (or the unclosed thing) is."""
+    import yaml
+
+    try:
+        yield
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

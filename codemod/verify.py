@@ -8,6 +8,7 @@ mistake in our composer or data model cannot hide a wrong edit. The second load 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from codemod.documents import (
@@ -71,9 +72,11 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         raise Unsafe(f"the change would lose the comment {comment!r}", line)
     unchanged_pieces = dict(old_pieces or []) if by_piece else {}
     new_unchanged = dict(new_pieces or []) if by_piece else {}
+    expected: dict[int, object] = {}  # the intended data of each changed document, by index
     for old, new in zip(old_docs, new_docs, strict=True):
         if old.index in changed:
-            _compare(_expected(to_data(old.root), ops, old.index), to_data(new.root), old)
+            expected[old.index] = _expected(to_data(old.root), ops, old.index)
+            _compare(expected[old.index], to_data(new.root), old)
         elif by_piece:
             if unchanged_pieces.get(old.index) != new_unchanged.get(old.index):  # no change meant: not a byte
                 raise Unsafe(f"verification failed in document {old.index}: it changed, but no change was "
@@ -81,7 +84,7 @@ def verify(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op]
         elif _text_of(old, old_text) != _text_of(new, new_text):  # no change was meant here: not a byte
             raise Unsafe(f"verification failed in document {old.index}: it changed, but no change was meant "
                          "there", old.root.line + 1 if old.root is not None else None)
-    _compare_independently(old_wanted, new_wanted, old_docs, ops, changed)
+    _compare_independently(old_wanted, new_wanted, old_docs, ops, expected)
     return new_docs
 
 
@@ -122,18 +125,23 @@ def _compare(expected: object, actual: object, doc: Document, parser: str = "") 
 
 
 def _compare_independently(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op],
-                           changed: set[int]) -> None:
-    """The same comparison through PyYAML's loader, for the documents meant to change (the others were
-    checked byte for byte); skipped only when it cannot load the original either."""
+                           expected: dict[int, object]) -> None:
+    """The changed documents of the new text as PyYAML's loader reads them must be the intended data.
+
+    First against `expected` (our reading of the old text plus the changes): where the two loaders agree,
+    the old text needs no second load. That is as strong as comparing with PyYAML's own reading of the old
+    text: every byte the edits did not touch reads the same in both texts, so PyYAML's new data equalling
+    our old data there means PyYAML reads the old text as we do. Where they differ (YAML 1.1 scalars such as
+    `yes` or dates, which PyYAML reads as booleans and timestamps), PyYAML's reading of the old text plus the
+    changes decides. Skipped only when PyYAML cannot load the original either."""
     import yaml
     from yaml import YAMLError
 
-    wanted = {i for i, doc in enumerate(old_docs) if doc.index in changed}
+    wanted = {i for i, doc in enumerate(old_docs) if doc.index in expected}
 
-    def load(text: str) -> list[object]:
+    def load(text: str, copy: Callable[[Any], Any]) -> list[object]:
         """Every document composed (libyaml), only the changed ones constructed into data."""
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-        copy = _unshared if "*" in text else _same  # without an alias, no data is shared
         out: list[object] = []
         try:
             while loader.check_node():
@@ -144,18 +152,34 @@ def _compare_independently(old_text: str, new_text: str, old_docs: list[Document
         return out
 
     try:
-        old = load(old_text)
-    except YAMLError:
-        return  # nothing independent to compare with (say, a tag the safe loader does not know)
-    try:
-        new = load(new_text)
+        new = load(new_text, _same)  # only compared, never changed: shared (aliased) data may stay shared
     except YAMLError as exc:
-        raise Unsafe(f"the rewritten text does not load ({str(exc).splitlines()[0]})", None) from None
+        if _loads(old_text):
+            raise Unsafe(f"the rewritten text does not load ({str(exc).splitlines()[0]})", None) from None
+        return  # nothing independent to compare with (say, a tag the safe loader does not know)
+    if len(new) == len(old_docs) and all(new[i] == expected[old_docs[i].index] for i in wanted):
+        return
+    try:
+        old = load(old_text, _unshared if "*" in old_text else _same)  # the changes are applied to it
+    except YAMLError:
+        return
     if len(old) != len(old_docs) or len(new) != len(old):
         return  # the parsers disagree on what a document is (empty ones); the main comparison stands
     for i, (doc, before, after) in enumerate(zip(old_docs, old, new, strict=True)):
         if i in wanted:
             _compare(_expected(before, ops, doc.index), after, doc, " (second loader)")
+
+
+def _loads(text: str) -> bool:
+    """True when PyYAML's safe loader reads the text."""
+    import yaml
+
+    try:
+        for _ in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            pass
+    except yaml.YAMLError:
+        return False
+    return True
 
 
 def _unshared(data: Any) -> Any:

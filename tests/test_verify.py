@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codemod.documents import parse_stream
-from codemod.edits import Append, Insert, Unsafe
+from codemod.documents import parse_stream, to_data
+from codemod.edits import Append, Insert, Unsafe, apply_to_data
 from codemod.verify import _compare_independently, verify
 
 OLD = """\
@@ -51,8 +51,45 @@ def test_a_change_leaking_through_an_anchor_is_refused() -> None:
     assert caught.value.line == 2
 
 
+def _intended(text: str, op: Append) -> dict[int, object]:
+    """Our reading of `text` plus the change, as verify() hands it to the second loader."""
+    data = to_data(parse_stream(text)[0].root)
+    apply_to_data(data, op)
+    return {op.document: data}
+
+
 def test_the_second_loader_checks_on_its_own() -> None:
     with pytest.raises(Unsafe) as caught:
-        _compare_independently(OLD, GOOD.replace("app: web", "app: api"), parse_stream(OLD), [ADD], {ADD.document})
+        _compare_independently(OLD, GOOD.replace("app: web", "app: api"), parse_stream(OLD), [ADD],
+                               _intended(OLD, ADD))
     assert "(second loader)" in caught.value.message
-    _compare_independently(OLD, GOOD, parse_stream(OLD), [ADD], {ADD.document})  # and passes the right one
+    _compare_independently(OLD, GOOD, parse_stream(OLD), [ADD], _intended(OLD, ADD))  # and passes the right one
+
+
+YAML11 = OLD.replace("# header\n", "# header\nenabled: yes\nsince: 2024-01-31\n")
+
+
+@pytest.mark.parametrize("wrong", [False, True], ids=["right-edit", "wrong-edit"])
+def test_where_the_loaders_read_scalars_differently_pyyaml_reads_the_old_text_too(wrong: bool) -> None:
+    """`yes` and dates are strings to us (YAML 1.2) and a boolean and a date to PyYAML (YAML 1.1): the quick
+    comparison with our reading fails, and PyYAML's own reading of the old text plus the change decides."""
+    new = YAML11.replace("- matchLabels: {app: db}  #", "- {matchLabels: {app: db}, matchExpressions: "
+                         "[{key: io.cilium.k8s.policy.cluster, operator: Exists}]}  #")
+    if wrong:
+        new = new.replace("app: web", "app: api")
+    intended = _intended(YAML11, ADD)
+    assert intended[0]["enabled"] == "yes"  # type: ignore[index]
+    if wrong:
+        with pytest.raises(Unsafe, match="second loader"):
+            _compare_independently(YAML11, new, parse_stream(YAML11), [ADD], intended)
+    else:
+        _compare_independently(YAML11, new, parse_stream(YAML11), [ADD], intended)
+        verify(YAML11, new, parse_stream(YAML11), [ADD])
+
+
+def test_a_rewrite_the_second_loader_cannot_read_is_refused() -> None:
+    with pytest.raises(Unsafe, match="does not load"):
+        _compare_independently(OLD, GOOD.replace("{app: web}", "{app: web, app: *nowhere}"), parse_stream(OLD),
+                               [ADD], _intended(OLD, ADD))
+
+
