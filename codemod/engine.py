@@ -302,26 +302,42 @@ def _check_documents(docs: list[Document], rules: list[Rule], context: Context,
 
 
 def _rules_by_kind(rules: list[Rule]) -> dict[str, list[Rule]]:
-    """Kind -> the rules that look at it; the policy kinds are always read (verdicts, `visit`)."""
-    out: dict[str, list[Rule]] = {kind: [] for kind in KINDS}
-    for rule in rules:
-        for kind in describe(rule).kinds:
-            out.setdefault(kind, []).append(rule)
-    return out
+    """Kind -> the rules that look at it; the policy kinds are always read (verdicts, `visit`). Shared
+    between calls: read it, never change it."""
+    return _index(rules)[0]
 
 
 def _words(rules: list[Rule]) -> tuple[bytes, ...]:
     """Bytes a file must contain to hold a manifest any rule looks at (every policy kind says NetworkPolicy)."""
-    kinds = _rules_by_kind(rules)
-    words = {k.encode() for k in kinds if b"NetworkPolicy" not in k.encode() and k != HELM_VALUES}
-    if HELM_VALUES in kinds:
-        words.update(HELM_WORDS)
-    return (POLICY_WORD, *sorted(words))
+    return _index(rules)[1]
 
 
 def _text_words(rules: list[Rule]) -> tuple[str, ...]:
     """The words a document must hold to matter to the rules (the same as the file prefilter's)."""
-    return tuple(word.decode() for word in _words(rules))
+    return _index(rules)[2]
+
+
+_RuleIndex = tuple[dict[str, list[Rule]], tuple[bytes, ...], tuple[str, ...]]
+_INDEXED: list[tuple[tuple[Rule, ...], _RuleIndex]] = []  # the last few rule lists indexed
+
+
+def _index(rules: list[Rule]) -> _RuleIndex:
+    """What the engine asks of a rule list for every file and document, worked out once per list (the
+    same rules in the same order; a list changed in place is a new list)."""
+    for known, index in _INDEXED:
+        if len(known) == len(rules) and all(a is b for a, b in zip(known, rules, strict=True)):
+            return index
+    by_kind: dict[str, list[Rule]] = {kind: [] for kind in KINDS}
+    for rule in rules:
+        for kind in describe(rule).kinds:
+            by_kind.setdefault(kind, []).append(rule)
+    words = {k.encode() for k in by_kind if b"NetworkPolicy" not in k.encode() and k != HELM_VALUES}
+    if HELM_VALUES in by_kind:
+        words.update(HELM_WORDS)
+    raw = (POLICY_WORD, *sorted(words))
+    made = (by_kind, raw, tuple(word.decode() for word in raw))
+    _INDEXED[:] = [(tuple(rules), made), *_INDEXED[:3]]
+    return made
 
 
 def _with_severity(finding: Finding, rule: Rule) -> Finding:
@@ -423,6 +439,9 @@ def _check_stable(new_docs: list[Document], new_text: str, rules: list[Rule], co
                   applied: list[Finding]) -> None:
     """A second pass over the rewritten documents must find nothing left to change where changes were made."""
     done = {(f.rule, f.document, f.path) for f in applied if f.fix}
+    fixing = {rule for rule, _, _ in done}  # only the rules that made changes can find one left over
+    if fixing <= {r.id for r in rules}:
+        rules = [r for r in rules if r.id in fixing]
     again = _check_documents(new_docs, rules, context, None, text=new_text) or []
     leftover = [f for f in again if f.fix and (f.rule, f.document, f.path) in done]
     if leftover:
