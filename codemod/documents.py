@@ -152,6 +152,9 @@ class Document:
     index: int
     root: Node | None
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, 1-based line)
+    # [start, end) of every quoted or block scalar: the only places where a `#` after white space is text,
+    # not a comment (a plain scalar cannot hold one), recorded by the composer for `comments`
+    quoted: list[tuple[int, int]] = field(default_factory=list)
     embedded_in: int | None = None  # a YAML document inside a string of document `embedded_in` (codemod.helm)
 
     @property
@@ -222,11 +225,13 @@ def relevant_only(text: str, words: tuple[str, ...] | None) -> str:
 
 
 def _blank(text: str) -> str:
-    """Every character but line breaks as a space (the same length and lines)."""
-    return _NOT_BREAKS.sub(lambda m: " " * (m.end() - m.start()), text)
+    """White space of the same length and number of lines: what follows keeps its offsets and lines, and
+    nothing in it is composed. (The spaces come first, the line breaks last; `sections` has already
+    refused texts with other line breaks than LF and CRLF.)"""
+    breaks = text.count("\n")
+    return " " * (len(text) - breaks) + "\n" * breaks
 
 
-_NOT_BREAKS = re.compile(r"[^\r\n]+")
 _OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
@@ -314,8 +319,11 @@ class _Composer:
         kind = self.kinds.get(type(event))
         sm = event.start_mark
         if kind == "scalar":
-            node: Node = Scalar(sm.index, event.end_mark.index, sm.line, sm.column, event.anchor, event.tag,
+            end_index = event.end_mark.index
+            node: Node = Scalar(sm.index, end_index, sm.line, sm.column, event.anchor, event.tag,
                                 value=event.value, style=event.style or None)
+            if event.style:
+                self.doc.quoted.append((sm.index, end_index))
             if event.anchor:
                 self.anchors[event.anchor] = node
             return node
@@ -361,6 +369,7 @@ class _Composer:
                         self.doc.duplicate_keys.append((key.value, key.line + 1))
                     seen.add(key.value)
                 pairs.append((key, value))
+            mapping._merge = "<<" in seen and any(_is_merge_key(k) for k, _ in pairs)  # saves `has_merge` a pass
             self.open.discard(id(mapping))
             mapping.end = events[self.pos].end_mark.index  # type: ignore[attr-defined]
             self.pos += 1
@@ -464,22 +473,27 @@ def scalar_spans(docs: list[Document]) -> Callable[[int], bool]:
 
 
 def comments(text: str, docs: list[Document], within: list[tuple[int, int]] | None = None) -> Counter[str]:
-    """Every comment's text: a `#` at a line start or after white space that is not inside a scalar
-    (`within`: only in these ranges of the text)."""
+    """Every comment's text: a `#` at a line start or after white space that is not inside a quoted or block
+    scalar (`within`: only in these ranges of the text)."""
+    import bisect
     from collections import Counter
 
-    in_scalar = scalar_spans(docs)
     found: Counter[str] = Counter()
-    pos = text.find("#")
-    while pos != -1:
-        inside = within is None or any(start <= pos < end for start, end in within)
-        if inside and (pos == 0 or text[pos - 1] in " \t\r\n") and not in_scalar(pos):
-            end = text.find("\n", pos)
-            end = len(text) if end == -1 else end
-            found[text[pos:end].rstrip("\r")] += 1
-            pos = text.find("#", end)
-        else:
-            pos = text.find("#", pos + 1)
+    ranges = [(0, len(text))] if within is None else within
+    spans = sorted(span for doc in docs for span in doc.quoted)
+    starts = [start for start, _ in spans]
+    for start, stop in ranges:
+        pos = text.find("#", start, stop)
+        while pos != -1:
+            if pos == 0 or text[pos - 1] in " \t\r\n":
+                i = bisect.bisect_right(starts, pos) - 1
+                if i < 0 or spans[i][1] <= pos:  # not inside a scalar: a comment, to the end of its line
+                    end = text.find("\n", pos)
+                    end = len(text) if end == -1 else end
+                    found[text[pos:end].rstrip("\r")] += 1
+                    pos = text.find("#", end, stop)
+                    continue
+            pos = text.find("#", pos + 1, stop)
     return found
 
 
@@ -535,17 +549,32 @@ def resolve_plain(value: str) -> object:
 
 def to_data(node: Node | None) -> object:
     """Plain data for a node: aliases expanded into independent copies, so a change at one use shows."""
-    node = deref(node)
-    if node is None:
-        return None
+    while isinstance(node, Alias):
+        node = node.target
     if isinstance(node, Scalar):
-        return scalar_data(node)
-    if isinstance(node, Sequence):
-        return [to_data(item) for item in node.items]
+        return _plain(node.value) if node.style is None and node.tag is None else scalar_data(node)
     if isinstance(node, Mapping):
         out: dict[object, object] = {}
         for k, v in node.entries():
             key = to_data(k)
             out[key if isinstance(key, (str, int, float, bool, tuple)) or key is None else repr(key)] = to_data(v)
         return out
+    if isinstance(node, Sequence):
+        return [to_data(item) for item in node.items]
+    if node is None:
+        return None
     raise TypeError(type(node))  # pragma: no cover
+
+
+_RESOLVED: dict[str, object] = {}  # short plain scalars already resolved: keys and values repeat a lot
+_UNSEEN = object()
+
+
+def _plain(value: str) -> object:
+    """`resolve_plain`, remembered (its answers are immutable: None, booleans, numbers, strings)."""
+    found = _RESOLVED.get(value, _UNSEEN)
+    if found is _UNSEEN:
+        found = resolve_plain(value)
+        if len(value) <= 64 and len(_RESOLVED) < 50_000:
+            _RESOLVED[value] = found
+    return found

@@ -203,5 +203,6 @@ def embedded(doc: Document, text: str) -> Embedded | None:
         return None
     if len(docs) != 1 or to_data(docs[0].root) != expected:
         return None  # an indentation indicator or tabs: what we would edit is not what Helm reads
-    inner = Document(EMBEDDED + doc.index, docs[0].root, docs[0].duplicate_keys, embedded_in=doc.index)
+    inner = Document(EMBEDDED + doc.index, docs[0].root, docs[0].duplicate_keys, docs[0].quoted,
+                     embedded_in=doc.index)
     return Embedded(inner, shadow, ("spec", "valuesContent"))

@@ -150,6 +150,8 @@ class Planner:
 
     def uses(self, node: Node) -> int:
         """How many places of the document (aliases expanded) hold this very node."""
+        if "*" not in self.text:
+            return 1  # no alias anywhere: every node has one place
         if self._uses is None:
             from collections import Counter
 

@@ -42,6 +42,28 @@ def test_blanking_keeps_documents_where_yaml_has_them(text: str) -> None:
     assert len(parse_stream(text, WORDS)) == len(parse_stream(text))
 
 
+def _positions(text: str, words: tuple[str, ...] | None) -> list[tuple[int, int, int, int]]:
+    """(start, end, line, column) of every node of the policy documents."""
+    out = []
+    for doc in parse_stream(text, words):
+        stack = [doc.root] if doc.root is not None and "NetworkPolicy" in text[doc.root.start:doc.root.end] else []
+        while stack:
+            node = stack.pop()
+            out.append((node.start, node.end, node.line, node.column))
+            stack += [n for pair in getattr(node, "pairs", []) for n in pair] + list(getattr(node, "items", []))
+    return out
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_nodes_after_blanked_documents_keep_their_offsets_lines_and_columns(newline: str) -> None:
+    text = ("# leading comment\n" + CONFIG + "---\n" + POLICY + "--- # marker comment\n" + CONFIG + "---\n" +
+            POLICY.replace("name: p", "name: q") + "---\n" + CONFIG).replace("\n", newline)
+    blanked = relevant_only(text, WORDS)
+    assert len(blanked) == len(text) and blanked.count("\n") == text.count("\n")
+    assert "ConfigMap" not in blanked
+    assert _positions(text, WORDS) == _positions(text, None) != []
+
+
 @pytest.mark.parametrize("text", ["a\rb", "a\x85b", "a\u2028b", "a\u2029b", "x\n...\n", "%YAML 1.2\n---\n"])
 def test_streams_with_other_line_breaks_or_markers_are_not_cut(text: str) -> None:
     assert sections(text) is None

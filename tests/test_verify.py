@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codemod.documents import parse_stream, to_data
+from codemod.documents import comments, parse_stream, to_data
 from codemod.edits import Append, Insert, Unsafe, apply_to_data
 from codemod.verify import _compare_independently, verify
 
@@ -93,3 +93,21 @@ def test_a_rewrite_the_second_loader_cannot_read_is_refused() -> None:
                                [ADD], _intended(OLD, ADD))
 
 
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: b # c\n", ["# c"]),
+    ("# top\na: b\n", ["# top"]),
+    ("a: 'b # not a comment'\n", []),
+    ('a: "b # not\n  # either"  # but this\n', ["# but this"]),
+    ("a: |\n  b # text\n  # text too\n# after the block\n", ["# after the block"]),
+    ("a: >-\n  folded # text\nb: c#d\n", []),
+    ("a: b#c  # d\n", ["# d"]),
+    ("a: [x, 'y # z'] # w\n", ["# w"]),
+    ("? 'k # q'\n: v # r\n", ["# r"]),
+    ("a: b\n  # indented after a plain scalar\nc: d\n", ["# indented after a plain scalar"]),
+    ("a: &x 'p # q' # one\nb: *x # two\n", ["# one", "# two"]),
+], ids=["inline", "own-line", "single-quoted", "double-quoted-lines", "literal-block", "folded-and-plain-hash",
+        "plain-hash-then-comment", "flow-quoted", "complex-key", "after-plain", "aliased-quoted"])
+def test_comments_are_told_from_hashes_inside_quoted_and_block_scalars(text: str, expected: list[str]) -> None:
+    assert sorted(comments(text, parse_stream(text)).elements()) == sorted(expected)
