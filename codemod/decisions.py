@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from codemod.documents import yaml11_boolean
 
@@ -24,8 +24,7 @@ class DecisionFileError(Exception):
         self.file, self.line, self.message = file, line, message
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     action: str
     clusters: tuple[str, ...] = ()
     reason: str | None = None
@@ -39,8 +38,7 @@ class Decision:
 UNDECIDED = Decision("undecided")
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(NamedTuple):
     """What a decision entry can match on, for one selector."""
 
     file: Path  # absolute

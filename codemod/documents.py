@@ -32,17 +32,21 @@ class ParseError(Exception):
         self.line = line
 
 
-@dataclass(eq=False)
 class Node:
-    """A node with its span in the text: [start, end) character offsets, 0-based line and column."""
+    """A node with its span in the text: [start, end) character offsets, 0-based line and column.
+    (Plain classes with slots, not dataclasses: a rewrite makes hundreds of thousands of nodes, and every
+    start-up would define them.)"""
 
-    start: int
-    end: int
-    line: int
-    column: int
-    anchor: str | None = None
-    tag: str | None = None
-    aliases: list[Alias] = field(default_factory=list)
+    __slots__ = ("aliases", "anchor", "column", "end", "line", "start", "tag")
+
+    def __init__(self, start: int, end: int, line: int, column: int, anchor: str | None = None,
+                 tag: str | None = None) -> None:
+        self.start, self.end, self.line, self.column = start, end, line, column
+        self.anchor, self.tag = anchor, tag
+        self.aliases: Seq[Alias] = ()  # the aliases that refer to this node (a list once there is one)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(line={self.line + 1}, column={self.column + 1}, {self.start}:{self.end})"
 
     @property
     def shared(self) -> bool:
@@ -50,23 +54,31 @@ class Node:
         return bool(self.aliases)
 
 
-@dataclass(eq=False)
 class Scalar(Node):
-    value: str = ""
-    style: str | None = None  # None for plain, else one of ' " | >
+    __slots__ = ("style", "value")
+
+    def __init__(self, start: int, end: int, line: int, column: int, anchor: str | None = None,
+                 tag: str | None = None, value: str = "", style: str | None = None) -> None:
+        super().__init__(start, end, line, column, anchor, tag)
+        self.value = value
+        self.style = style  # None for plain, else one of ' " | >
 
     @property
     def is_null(self) -> bool:
         return self.style is None and self.value in ("", "~", "null", "Null", "NULL")
 
 
-@dataclass(eq=False)
 class Mapping(Node):
-    pairs: list[tuple[Node, Node]] = field(default_factory=list)
-    flow: bool = False
-    # Built on first use, once the composer has filled `pairs` (nodes are not changed after that).
-    _index: dict[str, Node] | None = field(default=None, repr=False)
-    _merge: bool | None = field(default=None, repr=False)
+    __slots__ = ("_index", "_merge", "flow", "pairs")
+
+    def __init__(self, start: int, end: int, line: int, column: int, anchor: str | None = None,
+                 tag: str | None = None, flow: bool = False) -> None:
+        super().__init__(start, end, line, column, anchor, tag)
+        self.pairs: list[tuple[Node, Node]] = []
+        self.flow = flow
+        # Built on first use, once the composer has filled `pairs` (nodes are not changed after that).
+        self._index: dict[str, Node] | None = None
+        self._merge: bool | None = None
 
     def get(self, key: str) -> Node | None:
         """The value under a plain string key, with aliases left in place; merge keys (`<<`) honoured."""
@@ -128,16 +140,24 @@ def _is_merge_key(node: Node) -> bool:
     return isinstance(node, Scalar) and node.style is None and node.value == "<<" and node.tag in (None, "!")
 
 
-@dataclass(eq=False)
 class Sequence(Node):
-    items: list[Node] = field(default_factory=list)
-    flow: bool = False
+    __slots__ = ("flow", "items")
+
+    def __init__(self, start: int, end: int, line: int, column: int, anchor: str | None = None,
+                 tag: str | None = None, flow: bool = False) -> None:
+        super().__init__(start, end, line, column, anchor, tag)
+        self.items: list[Node] = []
+        self.flow = flow
 
 
-@dataclass(eq=False)
 class Alias(Node):
-    name: str = ""
-    target: Node | None = None
+    __slots__ = ("name", "target")
+
+    def __init__(self, start: int, end: int, line: int, column: int, name: str = "",
+                 target: Node | None = None) -> None:
+        super().__init__(start, end, line, column)
+        self.name = name
+        self.target = target
 
 
 def deref(node: Node | None) -> Node | None:
@@ -336,7 +356,10 @@ class _Composer:
                                  sm.line + 1)
             alias = Alias(sm.index, event.end_mark.index, sm.line, sm.column, name=event.anchor or "",
                           target=target)
-            target.aliases.append(alias)
+            if isinstance(target.aliases, list):
+                target.aliases.append(alias)
+            else:
+                target.aliases = [alias]
             return alias
         if kind == "sequence":
             seq = Sequence(sm.index, sm.index, sm.line, sm.column, event.anchor, event.tag,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from codemod.cilium import Peer, Policy
 from codemod.decisions import UNDECIDED, Decision, Decisions, Subject
@@ -101,8 +101,7 @@ SEVERITIES = ("error", "warning", "info")
 VERSIONS = ("1.19", "1.20")
 
 
-@dataclass(frozen=True)
-class RuleInfo:
+class RuleInfo(NamedTuple):
     """What `cilium-codemod rules` and `explain` show about a rule, defaults filled in."""
 
     id: str

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 SUFFIXES = (".yaml", ".yml", ".json")
 BOM = "\ufeff"
@@ -59,14 +59,12 @@ class SourceFile:
         return ((BOM if self.bom else "") + text).encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     file: str
     reason: str
 
 
-@dataclass(frozen=True)
-class FileError:
+class FileError(NamedTuple):
     file: str
     line: int | None
     message: str

@@ -97,6 +97,19 @@ def test_recursive_alias_is_untouched_and_other_files_are_still_rewritten(in_tmp
     assert Path("bad2.yaml").read_text(encoding="utf-8") == RECURSIVE_SELECTOR
 
 
+def test_one_anchor_used_a_hundred_thousand_times_composes_in_linear_time() -> None:
+    """Each alias is noted on the node it names: appending, not copying, or this takes minutes."""
+    import time
+
+    from codemod.documents import parse_stream
+
+    text = "a: &x {k: v}\nb: [" + ", ".join(["*x"] * 100_000) + "]\n"
+    start = time.perf_counter()
+    (doc,) = parse_stream(text)
+    assert time.perf_counter() - start < 10
+    assert doc.root is not None and len(doc.root.pairs[0][1].aliases) == 100_000  # type: ignore[attr-defined]
+
+
 # 2. Deep nesting ------------------------------------------------------------------------------------------
 
 # PyYAML 6.0.4's parser stops at a nesting limit itself ("exceeded maximum nesting depth"); older ones let
