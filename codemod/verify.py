@@ -9,12 +9,16 @@ mistake in our composer or data model cannot hide a wrong edit. The second load 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from codemod.documents import (
+    Alias,
     Document,
     Mapping,
+    Node,
     ParseError,
+    Scalar,
     check_syntax,
     comments,
     deref,
@@ -22,6 +26,7 @@ from codemod.documents import (
     join_kept,
     parse_stream,
     relevant_only,
+    resolve_plain,
     sections,
     to_data,
 )
@@ -126,14 +131,13 @@ def _compare(expected: object, actual: object, doc: Document, parser: str = "") 
 
 def _compare_independently(old_text: str, new_text: str, old_docs: list[Document], ops: list[Op],
                            expected: dict[int, object]) -> None:
-    """The changed documents of the new text as PyYAML's loader reads them must be the intended data.
+    """The changed documents of the new text as PyYAML's loader reads them must be PyYAML's reading of the
+    old ones plus the intended changes. Skipped only when PyYAML cannot load the original either.
 
-    First against `expected` (our reading of the old text plus the changes): where the two loaders agree,
-    the old text needs no second load. That is as strong as comparing with PyYAML's own reading of the old
-    text: every byte the edits did not touch reads the same in both texts, so PyYAML's new data equalling
-    our old data there means PyYAML reads the old text as we do. Where they differ (YAML 1.1 scalars such as
-    `yes` or dates, which PyYAML reads as booleans and timestamps), PyYAML's reading of the old text plus the
-    changes decides. Skipped only when PyYAML cannot load the original either."""
+    When every scalar of a changed old document means the same to PyYAML (YAML 1.1) as to us (YAML 1.2 core;
+    see `_read_alike`), PyYAML's reading of it is our reading, so `expected` (ours plus the changes) stands in
+    for it and the old text is not loaded a second time. Otherwise (a `yes`, `010` or date somewhere, a
+    tag, a merge key) PyYAML reads the old text too, as YAML 1.1 readers such as Helm and kubectl would."""
     import yaml
     from yaml import YAMLError
 
@@ -154,10 +158,13 @@ def _compare_independently(old_text: str, new_text: str, old_docs: list[Document
     try:
         new = load(new_text, _same)  # only compared, never changed: shared (aliased) data may stay shared
     except YAMLError as exc:
-        if _loads(old_text):
-            raise Unsafe(f"the rewritten text does not load ({str(exc).splitlines()[0]})", None) from None
-        return  # nothing independent to compare with (say, a tag the safe loader does not know)
-    if len(new) == len(old_docs) and all(new[i] == expected[old_docs[i].index] for i in wanted):
+        try:
+            load(old_text, _same)
+        except YAMLError:
+            return  # nothing independent to compare with (say, a tag the safe loader does not know)
+        raise Unsafe(f"the rewritten text does not load ({str(exc).splitlines()[0]})", None) from None
+    if len(new) == len(old_docs) and all(_read_alike(old_docs[i].root) for i in wanted) \
+            and all(new[i] == expected[old_docs[i].index] for i in wanted):
         return
     try:
         old = load(old_text, _unshared if "*" in old_text else _same)  # the changes are applied to it
@@ -170,16 +177,65 @@ def _compare_independently(old_text: str, new_text: str, old_docs: list[Document
             _compare(_expected(before, ops, doc.index), after, doc, " (second loader)")
 
 
-def _loads(text: str) -> bool:
-    """True when PyYAML's safe loader reads the text."""
+def _read_alike(root: Node | None) -> bool:
+    """True when PyYAML's safe loader reads this document exactly as `to_data` does: no tag, no merge key,
+    no key that is not a scalar, and every plain scalar meaning the same in YAML 1.1 and 1.2 (not `yes`,
+    `010`, `1_000`, `1:30`, a date, `.nan`...). Aliases are read where their anchors are written."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or isinstance(node, Alias):
+            continue
+        if node.tag is not None:
+            return False
+        if isinstance(node, Scalar):
+            if node.style is None and not _plain_alike(node.value):
+                return False
+        elif isinstance(node, Mapping):
+            if node.has_merge or not all(isinstance(k, Scalar) for k, _ in node.pairs):
+                return False
+            stack += [n for pair in node.pairs for n in pair]
+        elif isinstance(node, SequenceNode):
+            stack += node.items
+    return True
+
+
+_ALIKE: dict[str, bool] = {}  # plain scalars already judged by `_plain_alike`
+
+
+def _plain_alike(value: str) -> bool:
+    """Whether a plain scalar means the same to PyYAML's safe loader as to `resolve_plain`."""
+    found = _ALIKE.get(value)
+    if found is None:
+        ours, theirs = resolve_plain(value), _pyyaml_plain(value)
+        found = type(ours) is type(theirs) and ours == theirs
+        if len(value) <= 64 and len(_ALIKE) < 50_000:
+            _ALIKE[value] = found
+    return found
+
+
+def _pyyaml_plain(value: str) -> object:
+    """What PyYAML's safe loader makes of a plain scalar (its own resolver and constructors)."""
     import yaml
 
+    resolver, constructor = _pyyaml_readers()
+    tag = resolver.resolve(yaml.ScalarNode, value, (True, False))
+    if tag == "tag:yaml.org,2002:str":
+        return value
+    construct = yaml.SafeLoader.yaml_constructors.get(tag)
+    if construct is None:
+        return (tag, value)  # `<<` and `=`: like no scalar of ours
     try:
-        for _ in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            pass
-    except yaml.YAMLError:
-        return False
-    return True
+        return construct(constructor, yaml.ScalarNode(tag, value))
+    except (ValueError, yaml.YAMLError):
+        return (tag, value)
+
+
+@lru_cache(maxsize=1)
+def _pyyaml_readers() -> tuple[Any, Any]:
+    import yaml
+
+    return yaml.resolver.Resolver(), yaml.constructor.SafeConstructor()
 
 
 def _unshared(data: Any) -> Any:

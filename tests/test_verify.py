@@ -6,7 +6,7 @@ import pytest
 
 from codemod.documents import comments, parse_stream, to_data
 from codemod.edits import Append, Insert, Unsafe, apply_to_data
-from codemod.verify import _compare_independently, verify
+from codemod.verify import _compare_independently, _read_alike, verify
 
 OLD = """\
 # header
@@ -111,3 +111,60 @@ def test_a_rewrite_the_second_loader_cannot_read_is_refused() -> None:
         "plain-hash-then-comment", "flow-quoted", "complex-key", "after-plain", "aliased-quoted"])
 def test_comments_are_told_from_hashes_inside_quoted_and_block_scalars(text: str, expected: list[str]) -> None:
     assert sorted(comments(text, parse_stream(text)).elements()) == sorted(expected)
+
+
+OLD11 = """\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: p
+  labels:
+    LABEL
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+    - fromEndpoints:
+        - matchLabels: {app: db}
+"""
+POLICY_WORDS = ("NetworkPolicy",)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("audit: yes", 'audit: "yes"'), ("since: 2024-01-01", "since: '2024-01-01'"), ("mode: 010", "mode: 10"),
+    ("big: 1_000", "big: '1_000'"), ("on: x", '"on": x'), ("at: 1:30", "at: '1:30'"),
+], ids=["yes-quoted", "date-quoted", "octal-to-decimal", "underscores-quoted", "on-key-quoted", "sexagesimal"])
+def test_a_stray_edit_only_yaml_1_1_readers_see_is_refused(before: str, after: str) -> None:
+    """We read both sides of each stray edit alike (YAML 1.2); Helm and kubectl (YAML 1.1) do not. The second
+    loader must read the old text itself here, not trust our reading of it."""
+    old = OLD11.replace("LABEL", before)
+    good = old.replace("- matchLabels: {app: db}", "- {matchLabels: {app: db}, matchExpressions: "
+                       "[{key: io.cilium.k8s.policy.cluster, operator: Exists}]}")
+    verify(old, good, parse_stream(old, POLICY_WORDS), [ADD], POLICY_WORDS)  # the intended change alone passes
+    with pytest.raises(Unsafe, match="second loader"):
+        verify(old, good.replace(before, after), parse_stream(old, POLICY_WORDS), [ADD], POLICY_WORDS)
+
+
+def test_a_rewrite_the_second_loader_cannot_read_is_refused_beside_a_document_it_cannot_construct() -> None:
+    """Only the changed documents are constructed, on both sides: an unknown tag in another document does
+    not switch the check off."""
+    old = OLD + "...\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {owner: !Ref Team}\n"
+    new = GOOD.replace("spec:\n", "<<: oops\nspec:\n", 1) + old[len(OLD):]
+    with pytest.raises(Unsafe, match="does not load"):
+        verify(old, new, parse_stream(old, POLICY_WORDS), [ADD], POLICY_WORDS)
+
+
+@pytest.mark.parametrize(("text", "alike"), [
+    ("a: b\nc: [1, -2, 2.5, 0x1f, true, False, null, ~, '', 'yes', \"010\"]\nd: |\n  on\n", True),
+    ("a: &x {k: v}\nb: *x\n", True),
+    ("a: yes\n", False), ("a: 010\n", False), ("a: 1e3\n", False), ("a: .nan\n", False), ("a: 2024-01-01\n", False),
+    ("a: !!str b\n", False), ("a: ! b\n", False), ("a: &x {k: v}\nb: {<<: *x}\n", False), ("? [a]\n: b\n", False),
+    ("n: =\n", False),
+], ids=["plain-quoted-and-block", "alias", "yes", "octal", "exponent", "nan", "date", "tag", "non-specific-tag",
+        "merge-key", "complex-key", "value-key"])
+def test_documents_both_loaders_read_alike(text: str, alike: bool) -> None:
+    """The condition under which our reading of the old text stands in for PyYAML's."""
+    assert _read_alike(parse_stream(text)[0].root) is alike
+    if alike:
+        import yaml
+
+        assert yaml.safe_load(text) == to_data(parse_stream(text)[0].root)
