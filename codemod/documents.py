@@ -172,9 +172,9 @@ class Document:
     index: int
     root: Node | None
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, 1-based line)
-    # [start, end) of every quoted or block scalar: the only places where a `#` after white space is text,
-    # not a comment (a plain scalar cannot hold one), recorded by the composer for `comments`
-    quoted: list[tuple[int, int]] = field(default_factory=list)
+    # (start, end, style) of every quoted or block scalar: the only places where a `#` after white space is
+    # text, not a comment (a plain scalar cannot hold one), recorded by the composer for `comments`
+    quoted: list[tuple[int, int, str]] = field(default_factory=list)
     embedded_in: int | None = None  # a YAML document inside a string of document `embedded_in` (codemod.helm)
 
     @property
@@ -343,7 +343,7 @@ class _Composer:
             node: Node = Scalar(sm.index, end_index, sm.line, sm.column, event.anchor, event.tag,
                                 value=event.value, style=event.style or None)
             if event.style:
-                self.doc.quoted.append((sm.index, end_index))
+                self.doc.quoted.append((sm.index, end_index, event.style))
             if event.anchor:
                 self.anchors[event.anchor] = node
             return node
@@ -503,7 +503,7 @@ def comments(text: str, docs: list[Document], within: list[tuple[int, int]] | No
 
     found: Counter[str] = Counter()
     ranges = [(0, len(text))] if within is None else within
-    spans = sorted(span for doc in docs for span in doc.quoted)
+    spans = sorted(_text_span(text, *scalar) for doc in docs for scalar in doc.quoted)
     starts = [start for start, _ in spans]
     for start, stop in ranges:
         pos = text.find("#", start, stop)
@@ -518,6 +518,16 @@ def comments(text: str, docs: list[Document], within: list[tuple[int, int]] | No
                     continue
             pos = text.find("#", pos + 1, stop)
     return found
+
+
+def _text_span(text: str, start: int, end: int, style: str) -> tuple[int, int]:
+    """Where a quoted or block scalar's text lies: its span starts at its properties (`&a`, `!tag`), which a
+    comment may follow, and a block scalar's header line (`| # note`) holds no text."""
+    opening = text.find(style, start, end)
+    if style in "|>" and opening != -1:
+        line_end = text.find("\n", opening, end)
+        return (end if line_end == -1 else line_end + 1), end
+    return (start if opening == -1 else opening), end
 
 
 def format_path(path: Path) -> str:

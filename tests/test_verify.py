@@ -107,8 +107,13 @@ def test_a_rewrite_the_second_loader_cannot_read_is_refused() -> None:
     ("? 'k # q'\n: v # r\n", ["# r"]),
     ("a: b\n  # indented after a plain scalar\nc: d\n", ["# indented after a plain scalar"]),
     ("a: &x 'p # q' # one\nb: *x # two\n", ["# one", "# two"]),
+    ("a: | # header note\n  text # not a comment\n", ["# header note"]),
+    ("a: >- # folded header\n  x # text\n", ["# folded header"]),
+    ("a: &x # between\n  'v # no'\n", ["# between"]),
+    ("a: !!str # it's a tag\n  \"q # z\"\n", ["# it's a tag"]),
 ], ids=["inline", "own-line", "single-quoted", "double-quoted-lines", "literal-block", "folded-and-plain-hash",
-        "plain-hash-then-comment", "flow-quoted", "complex-key", "after-plain", "aliased-quoted"])
+        "plain-hash-then-comment", "flow-quoted", "complex-key", "after-plain", "aliased-quoted", "block-header",
+        "folded-header", "after-anchor", "after-tag-with-quote"])
 def test_comments_are_told_from_hashes_inside_quoted_and_block_scalars(text: str, expected: list[str]) -> None:
     assert sorted(comments(text, parse_stream(text)).elements()) == sorted(expected)
 
@@ -168,3 +173,11 @@ def test_documents_both_loaders_read_alike(text: str, alike: bool) -> None:
         import yaml
 
         assert yaml.safe_load(text) == to_data(parse_stream(text)[0].root)
+
+
+def test_a_rewrite_that_drops_a_block_scalars_header_comment_is_refused() -> None:
+    old = OLD.replace("# header\n", "# header\nnote: |  # keep me\n  text\n")
+    new = GOOD.replace("# header\n", "# header\nnote: |\n  text\n")
+    verify(old, new.replace("note: |\n", "note: |  # keep me\n"), parse_stream(old), [ADD])
+    with pytest.raises(Unsafe, match="lose the comment '# keep me'"):
+        verify(old, new, parse_stream(old), [ADD])
