@@ -127,8 +127,8 @@ def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fi
     if jobs > 1 and visit is None and len(files) >= PARALLEL_FROM:
         checked = _in_processes(files, rules, decisions, fix, forced, jobs, max_file_size)
     else:
-        checked = (check_file(f, rules, decisions, fix, visit, absolute(f) in forced, max_file_size)
-                   for f in files)
+        checked = (check_file(f, rules, decisions, fix, visit, bool(forced) and absolute(f) in forced,
+                              max_file_size) for f in files)
     results = iter(checked)
     with fewer_collections():
         for found in progress(found_all) if progress is not None else found_all:
@@ -165,37 +165,32 @@ def _collect_less() -> None:
     gc.set_threshold(max(first, 7000), *rest)
 
 
-_WORKER: tuple[list[Rule], Decisions | None, bool, frozenset[Path], int] | None = None
-
-
-def _start_worker(rules: list[Rule], decisions: Decisions | None, fix: bool, forced: frozenset[Path],
-                  max_file_size: int) -> None:
-    global _WORKER
-    _WORKER = (rules, decisions, fix, forced, max_file_size)
-    _collect_less()  # as fewer_collections, for the worker's whole life
-
-
-def _check_in_worker(path: Path) -> FileResult:
-    assert _WORKER is not None
-    rules, decisions, fix, forced, max_file_size = _WORKER
-    result = check_file(path, rules, decisions, fix, None, absolute(path) in forced, max_file_size)
+def _check_here(rules: list[Rule], decisions: Decisions | None, fix: bool, forced: frozenset[Path],
+                max_file_size: int, path: Path) -> FileResult:
+    """check_file as a worker process runs it: only a file that changes keeps its text (for diffs and
+    writing), so there is less to send back."""
+    result = check_file(path, rules, decisions, fix, None, bool(forced) and absolute(path) in forced,
+                        max_file_size)
     if result.new_text is None:
-        result.source = None  # only a file that changes needs its text back (diffs, writing): less to pickle
+        result.source = None
     return result
 
 
 def _in_processes(files: list[Path], rules: list[Rule], decisions: Decisions | None, fix: bool,
                   forced: frozenset[Path], jobs: int, max_file_size: int) -> Iterator[FileResult]:
-    """The files checked by `jobs` worker processes, in the files' order. Each worker gets the rules and
-    decisions once; a file's result (findings, facts, the rewritten text) comes back whole."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """The files checked in `jobs` processes, in the files' order. A file whose worker process died gets
+    an error; the others are still checked."""
+    from functools import partial
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker,
-                             initargs=(rules, decisions, fix, forced, max_file_size)) as pool:
-        yield from pool.map(_check_in_worker, files, chunksize=max(1, min(32, len(files) // (jobs * 8))))
+    from codemod.workers import in_workers
+
+    return in_workers(files, partial(_check_here, rules, decisions, fix, forced, max_file_size), _lost, jobs)
+
+
+def _lost(path: Path, why: str) -> FileResult:
+    """The result of a file that came to harm in a worker process (see codemod.workers)."""
+    message = f"internal error ({why}); the file is untouched, please report this"
+    return FileResult(display_path(path), errors=[FileError(display_path(path), None, message)])
 
 
 def check_file(path: Path, rules: list[Rule], decisions: Decisions | None, fix: bool,
