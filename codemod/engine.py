@@ -7,8 +7,8 @@ an error that names it. Nothing here prints; the CLI renders what comes back.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,14 +123,13 @@ def run(paths: Sequence[str], rules: list[Rule], decisions: Decisions | None, fi
     forced = frozenset(absolute(v) for v in values)  # files named with --values: Helm values whatever their name
     found_all = list(discover([*paths, *(v for v in values if v not in paths)]))
     files = [f for f in found_all if isinstance(f, Path)]
-    checked: Iterable[FileResult]
+    results: Generator[FileResult, None, None]
     if jobs > 1 and visit is None and len(files) >= PARALLEL_FROM:
-        checked = _in_processes(files, rules, decisions, fix, forced, jobs, max_file_size)
+        results = _in_processes(files, rules, decisions, fix, forced, jobs, max_file_size)
     else:
-        checked = (check_file(f, rules, decisions, fix, visit, bool(forced) and absolute(f) in forced,
+        results = (check_file(f, rules, decisions, fix, visit, bool(forced) and absolute(f) in forced,
                               max_file_size) for f in files)
-    results = iter(checked)
-    with fewer_collections():
+    with fewer_collections(), closing(results):  # closing: worker processes end with the run, however it ends
         for found in progress(found_all) if progress is not None else found_all:
             if isinstance(found, Skipped):
                 result.files.append(FileResult(found.file, skipped=[found]))
@@ -177,7 +176,7 @@ def _check_here(rules: list[Rule], decisions: Decisions | None, fix: bool, force
 
 
 def _in_processes(files: list[Path], rules: list[Rule], decisions: Decisions | None, fix: bool,
-                  forced: frozenset[Path], jobs: int, max_file_size: int) -> Iterator[FileResult]:
+                  forced: frozenset[Path], jobs: int, max_file_size: int) -> Generator[FileResult, None, None]:
     """The files checked in `jobs` processes, in the files' order. A file whose worker process died gets
     an error; the others are still checked."""
     from functools import partial

@@ -7,8 +7,9 @@ times that (feeder and result threads, queue locks, arguments pickled per call, 
 and on a two-core machine every bit of it is taken from the checking.
 
 A forked worker that dies (killed, out of memory, a crash in C code) costs only the chunk it was on: those
-items get `on_lost`'s stand-in result, and the rest of the run goes on in a fresh worker. Without fork
-(Windows), a spawned `concurrent.futures` pool does the job.
+items get `on_lost`'s stand-in result, and the rest of the run goes on in a fresh worker. The parent's own
+chunks have no such net (as with one process), and a result that cannot be pickled is lost only when a
+worker checked it. Without fork (Windows), a spawned `concurrent.futures` pool does the job.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -28,9 +30,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _TASK = struct.Struct("<I")  # a chunk number, parent → worker
-_HEADER = struct.Struct("<Q")  # the size of one pickled answer, worker → parent
+_HEADER = struct.Struct("<IQ")  # the chunk number and the size of its pickled results, worker → parent
 _STOP = 0xFFFFFFFF
 AHEAD = 2  # chunks a worker is given at once, so it never waits for the parent between chunks
+PIPE_SIZE = 1 << 20  # asked for on Linux: most chunks' answers (a rewrite's new texts) fit in one write
 
 
 def in_workers(items: Sequence[T], check: Callable[[T], R], on_lost: Callable[[T, str], R],
@@ -106,7 +109,7 @@ class _Pool(Generic[T, R]):
         self.items, self.check, self.on_lost, self.chunks = items, check, on_lost, chunks
         self.workers: dict[int, _Worker] = {}  # by the parent's end of its answers pipe
         self.next_chunk = 0
-        self.requeued: list[int] = []  # chunks a dead worker had been given but had not begun
+        self.requeued: list[int] = []  # chunks given to a worker that died before it began them
         self.selector: selectors.BaseSelector | None = None
 
     def results(self, jobs: int) -> Iterator[R]:
@@ -114,7 +117,7 @@ class _Pool(Generic[T, R]):
 
         self.selector = selector = selectors.DefaultSelector()
         for _ in range(min(jobs - 1, len(self.chunks) - 1)):
-            selector.register(self._fork().answers, selectors.EVENT_READ)
+            self._fork()
         done: dict[int, list[R]] = {}
         wanted = 0  # the chunk to yield next
         while True:
@@ -126,30 +129,37 @@ class _Pool(Generic[T, R]):
             while wanted in done:
                 yield from done.pop(wanted)
                 wanted += 1
-            ready = selector.select(0 if self._unsent() else None)
-            if not ready:  # the workers are busy: check the next chunk here
+            # Check a chunk here only while no worker is halfway through an answer: one waiting for the
+            # parent to read the rest of it cannot go on to its next chunk.
+            halfway = any(worker.buffer for worker in self.workers.values())
+            ready = selector.select(0 if self._unsent() and not halfway else None)
+            if not ready:
                 number = self._take()
                 done[number] = [self.check(self.items[i]) for i in self.chunks[number]]
             for key, _ in ready:
                 worker = self.workers[key.fd]
-                data = os.read(worker.answers, 1 << 20)
+                data = os.read(worker.answers, PIPE_SIZE)
                 if data:
                     worker.buffer += data
                     done.update(self._answers(worker))
                     continue
-                selector.unregister(worker.answers)
                 done.update(self._bury(worker))
                 if self._unsent():
-                    selector.register(self._fork().answers, selectors.EVENT_READ)
+                    self._fork()
 
     def _answers(self, worker: _Worker) -> Iterator[tuple[int, list[R]]]:
         """Each whole answer in the worker's buffer; each one earns it its next chunk."""
         buffer = worker.buffer
         while len(buffer) >= _HEADER.size:
-            end = _HEADER.size + _HEADER.unpack_from(buffer)[0]
+            number, size = _HEADER.unpack_from(buffer)
+            end = _HEADER.size + size
             if len(buffer) < end:
                 return
-            number, results = pickle.loads(memoryview(buffer)[_HEADER.size:end])
+            try:
+                results = pickle.loads(memoryview(buffer)[_HEADER.size:end])
+            except Exception as exc:  # a plugin's object that pickles but does not unpickle
+                why = f"its result could not be read back from the worker process ({type(exc).__name__}: {exc})"
+                results = [self.on_lost(self.items[i], why) for i in self.chunks[number]]
             del buffer[:end]
             worker.pending.remove(number)
             self._send(worker)
@@ -159,9 +169,10 @@ class _Pool(Generic[T, R]):
         return bool(self.requeued) or self.next_chunk < len(self.chunks)
 
     def _take(self) -> int:
-        """The next chunk nobody has: one a dead worker had not begun, else the first never given out."""
+        """The first chunk nobody has: one a dead worker had not begun, else the first never given out."""
         if self.requeued:
-            return self.requeued.pop()
+            self.requeued.sort()
+            return self.requeued.pop(0)
         self.next_chunk += 1
         return self.next_chunk - 1
 
@@ -170,33 +181,46 @@ class _Pool(Generic[T, R]):
         numbers: list[int] = []
         while len(worker.pending) + len(numbers) < AHEAD and self._unsent():
             numbers.append(self._take())
-        stop = not worker.pending and not numbers  # sent once: a stopped worker answers no more
+        if not numbers and worker.pending:
+            return
+        try:  # the stop mark goes once: a worker that has nothing left and is told to stop answers no more
+            _write_all(worker.tasks, b"".join(_TASK.pack(n) for n in numbers or [_STOP]))
+        except BrokenPipeError:  # it died: its answers pipe closes too, and _bury reaps it
+            self.requeued += numbers
+            return
         worker.pending += numbers
-        if numbers or stop:
-            with contextlib.suppress(BrokenPipeError):  # it died: its pipe closes, and _bury takes its chunks back
-                _write_all(worker.tasks, b"".join(_TASK.pack(n) for n in numbers or [_STOP]))
 
-    def _fork(self) -> _Worker:
+    def _fork(self) -> None:
+        """Start a worker and give it its first chunks; when the system cannot fork, the parent carries on
+        with the workers it has (or alone)."""
+        import selectors
+
         task_read, task_write = os.pipe()
         answer_read, answer_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns
-            os.close(task_write)
-            os.close(answer_read)
-            for other in self.workers.values():
-                os.close(other.tasks)
-                os.close(other.answers)
-            self._work(task_read, answer_write)
+        _grow(answer_write)
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
+            stream.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (task_read, task_write, answer_read, answer_write):
+                os.close(fd)
+            return
+        if pid == 0:
+            self._work(task_read, answer_write, task_write, answer_read)
         os.close(task_read)
         os.close(answer_write)
         worker = _Worker(pid, task_write, answer_read)
         self.workers[answer_read] = worker
+        assert self.selector is not None
+        self.selector.register(answer_read, selectors.EVENT_READ)
         self._send(worker)
-        return worker
 
     def _bury(self, worker: _Worker) -> dict[int, list[R]]:
         """Reap a worker whose answers pipe closed; stand-in results for the chunk it died on, if any."""
         del self.workers[worker.answers]
+        assert self.selector is not None
+        self.selector.unregister(worker.answers)
         os.close(worker.answers)
         os.close(worker.tasks)
         _, status = os.waitpid(worker.pid, 0)
@@ -208,25 +232,31 @@ class _Pool(Generic[T, R]):
         return {lost: [self.on_lost(self.items[i], why) for i in self.chunks[lost]]}
 
     def close(self) -> None:
-        """Stop and reap every worker still running (the run finished early or was interrupted)."""
-        for worker in self.workers.values():
+        """Stop and reap every worker still running (the run finished early or was interrupted). Safe to
+        call again, even after an interruption halfway through."""
+        leaving = list(self.workers.values())
+        self.workers.clear()
+        selector, self.selector = self.selector, None
+        if selector is not None:
+            selector.close()
+        for worker in leaving:
             os.close(worker.tasks)  # a worker waiting for a task reads the end of the pipe and leaves
             os.close(worker.answers)
             if worker.pending:
                 os.kill(worker.pid, signal.SIGTERM)  # not yet reaped, so the pid is still its own
-        for worker in self.workers.values():
+        for worker in leaving:
             os.waitpid(worker.pid, 0)
-        self.workers.clear()
-        if self.selector is not None:
-            self.selector.close()
-            self.selector = None
 
-    def _work(self, tasks: int, answers: int) -> None:
+    def _work(self, tasks: int, answers: int, *parents: int) -> None:
         """A worker's life: check each chunk it is given, answer with one pickle, leave at the stop mark.
-        It leaves with os._exit, so nothing of the parent's (atexit handlers, buffered output) runs twice."""
+        It never returns: it leaves with os._exit, so nothing of the parent's (atexit handlers, buffered
+        output, the caller's cleanup) runs twice. `parents`: the parent's ends of its own pipes."""
         status = 1
         try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it, workers just stop
+            for fd in (*parents, *(fd for other in self.workers.values() for fd in (other.tasks, other.answers))):
+                os.close(fd)  # another worker's pipes held open here would hide that worker's death
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it, workers just stop
             import gc
 
             gc.freeze()  # what the parent built is never collected here, so its pages stay shared
@@ -243,18 +273,21 @@ class _Pool(Generic[T, R]):
 
             traceback.print_exc()  # the parent reports the chunk as lost; this says why
         finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()  # what a plugin rule printed
+                sys.stderr.flush()
             os._exit(status)
 
     def _answer(self, number: int, results: list[R]) -> bytes:
         """One chunk's answer; a result that cannot be pickled (a plugin rule's odd finding) is replaced
         by a stand-in, so the other results of the chunk still come back."""
         try:
-            blob = pickle.dumps((number, results), pickle.HIGHEST_PROTOCOL)
+            blob = pickle.dumps(results, pickle.HIGHEST_PROTOCOL)
         except Exception:
             kept = [self._picklable(item, result) for item, result in zip(
                 (self.items[i] for i in self.chunks[number]), results, strict=True)]
-            blob = pickle.dumps((number, kept), pickle.HIGHEST_PROTOCOL)
-        return _HEADER.pack(len(blob)) + blob
+            blob = pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+        return _HEADER.pack(number, len(blob)) + blob
 
     def _picklable(self, item: T, result: R) -> R:
         try:
@@ -274,6 +307,16 @@ def _death(status: int) -> str:
             name = "an unknown signal"
         return f"was killed by signal {number} ({name})"
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _grow(fd: int) -> None:
+    """A bigger pipe where Linux allows it, so a worker rarely waits for the parent to read its answer."""
+    import fcntl
+
+    size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if size is not None:
+        with contextlib.suppress(OSError):  # above the system's limit: the default size still works
+            fcntl.fcntl(fd, size, PIPE_SIZE)
 
 
 def _read_exactly(fd: int, size: int) -> bytes:

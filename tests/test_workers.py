@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +18,23 @@ from codemod.workers import _chunks, _in_spawned_workers, in_workers
 from tests.conftest import GOOD, invoke
 
 PARENT = os.getpid()
+
+
+@pytest.fixture(autouse=True)
+def no_hang() -> Iterator[None]:
+    """A pool that loses track of a chunk waits for it forever: fail the test instead."""
+    def stop(signum: int, frame: object) -> None:
+        raise TimeoutError("the pool hung")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, before)
+
+
+def in_worker() -> bool:
+    return os.getpid() != PARENT
 
 
 def lost(item: int, why: str) -> str:
@@ -31,8 +49,10 @@ def square(item: int) -> int:
 def no_children_left() -> bool:
     """No child process, running or waiting to be reaped, but multiprocessing's resource tracker (which the
     spawned pool's test starts and leaves running)."""
-    children = [pid for task in Path(f"/proc/{os.getpid()}/task").iterdir()
-                for pid in (task / "children").read_text().split()]
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    if not all((task / "children").exists() for task in tasks.iterdir()):
+        pytest.skip("this kernel does not list a process's children in /proc")
+    children = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
     return all(b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children)
 
 
@@ -65,7 +85,7 @@ def test_chunks_cover_every_item_once_and_shrink_at_the_end(count: int, jobs: in
 def checked_by(item: int) -> tuple[int, bool]:
     """The item, and whether a worker process (not the parent) checked it."""
     time.sleep(0.0002)
-    return item, os.getpid() != PARENT
+    return item, in_worker()
 
 
 def test_the_parent_and_the_workers_share_the_work() -> None:
@@ -76,7 +96,7 @@ def test_the_parent_and_the_workers_share_the_work() -> None:
 
 
 def die_in_worker(how: Callable[[], None], item: int) -> tuple[int, bool]:
-    if os.getpid() != PARENT:
+    if in_worker():
         how()
     return item, False
 
@@ -111,11 +131,98 @@ def test_a_dead_worker_costs_only_the_chunk_it_was_on(how: Callable[[], None], w
     assert no_children_left()
 
 
+def die_on(fatal: frozenset[int], item: int) -> int:
+    """Kill the worker that checks a fatal item; the parent is slow, so the workers check most chunks."""
+    if not in_worker():
+        time.sleep(0.002)
+    elif item in fatal:
+        kill()
+    return item
+
+
+def test_only_the_chunk_a_worker_died_on_is_lost() -> None:
+    """The chunk it had been given but not begun comes back checked (by the parent or a fresh worker)."""
+    items = range(600)
+    fatal = frozenset({100, 250, 400})
+    results = list(in_workers(items, partial(die_on, fatal), lost, 2))
+    why = "the worker process checking it was killed by signal 9 (SIGKILL)"
+    lost_chunks = []
+    for chunk in _chunks(len(items), 2):
+        got = [results[i] for i in chunk]
+        if got != list(chunk):
+            assert got == [lost(i, why) for i in chunk]
+            lost_chunks.append(chunk)
+    assert lost_chunks, "the parent checked every fatal item"
+    assert all(fatal & set(chunk) for chunk in lost_chunks)
+    assert no_children_left()
+
+
+def big(item: int) -> bytes:
+    return bytes([item % 256]) * 300_000
+
+
+def test_answers_larger_than_a_pipe_come_back_whole() -> None:
+    results = in_workers(range(200), big, lost, 3)
+    assert all(result == big(i) for i, result in zip(range(200), results, strict=True))
+
+
+def pipes() -> set[str]:
+    """The pipes this process holds open."""
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if (target := os.readlink(fd)).startswith("pipe:"):
+                found.add(target)
+    return found
+
+
+def worker_pipes(before: frozenset[str], item: int) -> int:
+    """How many pipes a worker holds beyond those the parent had before the pool (in the parent: 2)."""
+    time.sleep(0.001)
+    return len(pipes() - before) if in_worker() else 2
+
+
+def test_a_worker_holds_only_its_own_two_pipes() -> None:
+    """Another worker's pipe ends held open in a worker would hide that worker's death from the parent."""
+    results = list(in_workers(range(400), partial(worker_pipes, frozenset(pipes())), lost, 4))
+    assert set(results) == {2}
+
+
+class Unreadable:
+    """Pickles, but does not unpickle (as an exception class with required arguments may)."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _refuse, ()
+
+
+def _refuse() -> None:
+    raise ValueError("cannot be rebuilt")
+
+
+def unreadable_in_worker(item: int) -> object:
+    return Unreadable() if item % 50 == 7 and in_worker() else item
+
+
+def test_an_answer_that_cannot_be_read_back_loses_its_chunk() -> None:
+    results = list(in_workers(range(2000), unreadable_in_worker, lost, 2))
+    why = "its result could not be read back from the worker process (ValueError: cannot be rebuilt)"
+    lost_chunks = 0
+    for chunk in _chunks(2000, 2):
+        got = [results[i] for i in chunk]
+        if any(isinstance(r, str) for r in got):
+            assert got == [lost(i, why) for i in chunk]
+            lost_chunks += 1
+        else:
+            assert all(r == i or isinstance(r, Unreadable) for i, r in zip(chunk, got, strict=True))
+    assert lost_chunks
+    assert no_children_left()
+
+
 def unpicklable_in_worker(item: int) -> object:
-    return (lambda: item) if item % 10 == 3 and os.getpid() != PARENT else item
+    return (lambda: item) if item % 10 == 3 and in_worker() else item
 
 
-def test_a_result_that_cannot_be_sent_back_is_lost_alone() -> None:
+def test_a_result_that_cannot_be_pickled_is_lost_alone() -> None:
     results = list(in_workers(range(2000), unpicklable_in_worker, lost, 2))
     stand_ins = [r for r in results if isinstance(r, str)]
     assert stand_ins, "no worker checked an item ending in 3"
@@ -127,18 +234,33 @@ def test_a_result_that_cannot_be_sent_back_is_lost_alone() -> None:
             assert result == i
 
 
-def slow(item: int) -> int:
-    time.sleep(0.01)
+def slow_in_worker(item: int) -> int:
+    if in_worker():
+        time.sleep(0.3)
     return item
 
 
-def test_stopping_early_stops_the_workers() -> None:
-    started = time.monotonic()
-    results = in_workers(range(10_000), slow, lost, 3)
+def test_stopping_early_stops_the_workers_at_once() -> None:
+    """The workers are terminated mid-chunk, not left to finish it."""
+    results = in_workers(range(40), slow_in_worker, lost, 3)  # chunks of 3: a worker's takes 0.9 s
     assert next(results) == 0
+    started = time.monotonic()
     results.close()  # as when the caller is interrupted
+    assert time.monotonic() - started < 0.25
     assert no_children_left()
-    assert time.monotonic() - started < 10
+
+
+def interrupted_in_parent(item: int) -> int:
+    if not in_worker() and item > 100:
+        raise KeyboardInterrupt
+    time.sleep(0.0005)
+    return item
+
+
+def test_ctrl_c_in_the_parent_leaves_no_worker_behind() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        list(in_workers(range(2000), interrupted_in_parent, lost, 3))
+    assert no_children_left()
 
 
 def test_without_fork_a_spawned_pool_gives_the_same_results() -> None:
@@ -158,7 +280,7 @@ def test_a_file_whose_worker_died_is_an_error_and_the_run_goes_on(in_tmp: Path,
     check_file = engine.check_file
 
     def dies_in_worker(path: Path, *args: object) -> engine.FileResult:
-        if os.getpid() != PARENT:
+        if in_worker():
             kill()
         return check_file(path, *args)  # type: ignore[arg-type]
 
