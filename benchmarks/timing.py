@@ -65,6 +65,9 @@ class Timing:
     status: int
 
 
+SCAN_RUNS = 5  # of each scan; the --jobs gain is a ratio of two medians, and the machine may be shared
+
+
 def measure(args: list[str], repeat: int = 1) -> Timing:
     """Wall time (median of `repeat`) and peak RSS of one command, run under its own parent process."""
     runs: list[Timing] = []
@@ -99,11 +102,11 @@ def bench(size: int, jobs: int, folder: Path, round_trip_limit: int) -> dict[str
     if size <= round_trip_limit:
         out["round-trip (ruamel)"] = measure([sys.executable, "-c", ROUND_TRIP, str(tree)])
     scans: dict[str, list[Timing]] = {"1": [], str(jobs): []}
-    for _ in range(3):  # interleaved, so a busy moment on the machine weighs on both alike; medians kept
+    for _ in range(SCAN_RUNS):  # interleaved, so a busy moment on the machine weighs on both alike
         for flag, runs in scans.items():
             runs.append(measure(codemod("scan", str(tree), "--decisions", str(decisions), "--jobs", flag)))
     for flag, runs in scans.items():
-        out[f"scan -j {flag}"] = sorted(runs, key=lambda t: t.seconds)[1]
+        out[f"scan -j {flag}"] = sorted(runs, key=lambda t: t.seconds)[SCAN_RUNS // 2]  # the median
     out["rewrite (dry run)"] = measure(codemod("rewrite", str(tree), "--decisions", str(decisions), "--jobs", "1"), 3)
     copy = folder / f"copy-{size}"
     for label, jobs_flag in (("rewrite --write -j 1", "1"), (f"rewrite --write -j {jobs}", str(jobs))):
