@@ -65,7 +65,7 @@ class Timing:
     status: int
 
 
-SCAN_RUNS = 5  # of each scan; the --jobs gain is a ratio of two medians, and the machine may be shared
+ROUNDS = 5  # each measurement is the median of this many, taken in rounds (see bench)
 
 
 def measure(args: list[str], repeat: int = 1) -> Timing:
@@ -87,6 +87,10 @@ def codemod(*args: str) -> list[str]:
 
 
 def bench(size: int, jobs: int, folder: Path, round_trip_limit: int) -> dict[str, Timing]:
+    """Every measurement on one tree, in ROUNDS rounds of one of each, medians kept. A round takes the floors
+    and our commands one after the other, so a busy moment on a shared machine weighs on a ratio's both
+    sides alike (measuring the floors first, then each command several times, let one busy minute move a
+    ratio by a tenth)."""
     tree = folder / f"tree-{size}"
     if not tree.exists():
         stats = generate(tree, size)
@@ -95,30 +99,29 @@ def bench(size: int, jobs: int, folder: Path, round_trip_limit: int) -> dict[str
               f"{stats.bytes / 2**20:.1f} MB", flush=True)
     decisions = folder / "all-clusters.yaml"
     decisions.write_text("version: 1\ndefault: all-clusters\n")
-    out: dict[str, Timing] = {
-        "read": measure([sys.executable, "-c", READ, str(tree)], 3),
-        "compose (libyaml)": measure([sys.executable, "-c", COMPOSE, str(tree)], 3),
-    }
-    if size <= round_trip_limit:
-        out["round-trip (ruamel)"] = measure([sys.executable, "-c", ROUND_TRIP, str(tree)])
-    scans: dict[str, list[Timing]] = {"1": [], str(jobs): []}
-    for _ in range(SCAN_RUNS):  # interleaved, so a busy moment on the machine weighs on both alike
-        for flag, runs in scans.items():
-            runs.append(measure(codemod("scan", str(tree), "--decisions", str(decisions), "--jobs", flag)))
-    for flag, runs in scans.items():
-        out[f"scan -j {flag}"] = sorted(runs, key=lambda t: t.seconds)[SCAN_RUNS // 2]  # the median
-    out["rewrite (dry run)"] = measure(codemod("rewrite", str(tree), "--decisions", str(decisions), "--jobs", "1"), 3)
     copy = folder / f"copy-{size}"
-    for label, jobs_flag in (("rewrite --write -j 1", "1"), (f"rewrite --write -j {jobs}", str(jobs))):
-        writes = []
-        for _ in range(3):  # each on a fresh copy of the tree; the median is kept
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(tree, copy)
-            writes.append(measure(codemod("rewrite", str(copy), "--decisions", str(decisions), "--write",
-                                          "--jobs", jobs_flag)))
-        out[label] = sorted(writes, key=lambda t: t.seconds)[1]
+    commands = {
+        "read": [sys.executable, "-c", READ, str(tree)],
+        "compose (libyaml)": [sys.executable, "-c", COMPOSE, str(tree)],
+        **{f"scan -j {flag}": codemod("scan", str(tree), "--decisions", str(decisions), "--jobs", flag)
+           for flag in dict.fromkeys(("1", str(jobs)))},
+        "rewrite (dry run)": codemod("rewrite", str(tree), "--decisions", str(decisions), "--jobs", "1"),
+        **{f"rewrite --write -j {flag}": codemod("rewrite", str(copy), "--decisions", str(decisions), "--write",
+                                                 "--jobs", flag) for flag in dict.fromkeys(("1", str(jobs)))},
+    }
+    runs: dict[str, list[Timing]] = {name: [] for name in commands}
+    for _ in range(ROUNDS):
+        for name, args in commands.items():
+            if "--write" in args:  # each on a fresh copy of the tree
+                shutil.rmtree(copy, ignore_errors=True)
+                shutil.copytree(tree, copy)
+            runs[name].append(measure(args))
     shutil.rmtree(copy)
-    return out
+    medians = {name: sorted(timings, key=lambda t: t.seconds)[ROUNDS // 2] for name, timings in runs.items()}
+    floors = dict(list(medians.items())[:2])
+    if size <= round_trip_limit:  # once: at 20-30x the floor, noise does not change the picture
+        floors["round-trip (ruamel)"] = measure([sys.executable, "-c", ROUND_TRIP, str(tree)])
+    return {**floors, **medians}
 
 
 def wall(args: list[str], repeat: int) -> float:
