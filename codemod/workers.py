@@ -195,35 +195,37 @@ class _Pool(Generic[T, R]):
         with the workers it has (or alone)."""
         import selectors
 
-        task_read, task_write = os.pipe()
-        answer_read, answer_write = os.pipe()
-        _grow(answer_write)
-        for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
-            stream.flush()
-        try:
-            pid = os.fork()
-        except OSError:
-            for fd in (task_read, task_write, answer_read, answer_write):
-                os.close(fd)
-            return
-        if pid == 0:
-            self._work(task_read, answer_write, task_write, answer_read)
-        os.close(task_read)
-        os.close(answer_write)
-        worker = _Worker(pid, task_write, answer_read)
-        self.workers[answer_read] = worker
-        assert self.selector is not None
-        self.selector.register(answer_read, selectors.EVENT_READ)
+        _flush()  # nothing buffered may be written twice
+        with _interrupts_deferred():  # a worker is forked and known to close(), or not forked at all
+            task_read, task_write = os.pipe()
+            answer_read, answer_write = os.pipe()
+            _grow(answer_write)
+            try:
+                pid = os.fork()
+            except OSError:
+                for fd in (task_read, task_write, answer_read, answer_write):
+                    os.close(fd)
+                return
+            if pid == 0:
+                self._work(task_read, answer_write, task_write, answer_read)
+            os.close(task_read)
+            os.close(answer_write)
+            worker = _Worker(pid, task_write, answer_read)
+            self.workers[answer_read] = worker
+            assert self.selector is not None
+            self.selector.register(answer_read, selectors.EVENT_READ)
         self._send(worker)
 
     def _bury(self, worker: _Worker) -> dict[int, list[R]]:
-        """Reap a worker whose answers pipe closed; stand-in results for the chunk it died on, if any."""
-        del self.workers[worker.answers]
-        assert self.selector is not None
-        self.selector.unregister(worker.answers)
-        os.close(worker.answers)
-        os.close(worker.tasks)
-        _, status = os.waitpid(worker.pid, 0)
+        """Reap a worker whose answers pipe closed; stand-in results for the chunk it died on, if any (the
+        oldest it was given: one killed before it read its next chunk has that one counted as begun)."""
+        with _interrupts_deferred():
+            del self.workers[worker.answers]
+            assert self.selector is not None
+            self.selector.unregister(worker.answers)
+            os.close(worker.answers)
+            os.close(worker.tasks)
+            _, status = os.waitpid(worker.pid, 0)
         if not worker.pending:
             return {}
         lost, *unbegun = worker.pending
@@ -232,8 +234,12 @@ class _Pool(Generic[T, R]):
         return {lost: [self.on_lost(self.items[i], why) for i in self.chunks[lost]]}
 
     def close(self) -> None:
-        """Stop and reap every worker still running (the run finished early or was interrupted). Safe to
-        call again, even after an interruption halfway through."""
+        """Stop and reap every worker still running (the run finished early or was interrupted); calling it
+        again does nothing. A Ctrl-C meanwhile waits until it is done."""
+        with _interrupts_deferred():
+            self._close()
+
+    def _close(self) -> None:
         leaving = list(self.workers.values())
         self.workers.clear()
         selector, self.selector = self.selector, None
@@ -252,11 +258,13 @@ class _Pool(Generic[T, R]):
         It never returns: it leaves with os._exit, so nothing of the parent's (atexit handlers, buffered
         output, the caller's cleanup) runs twice. `parents`: the parent's ends of its own pipes."""
         status = 1
-        try:
+        try:  # Ctrl-C is deferred here until the worker has set itself up (it was forked with it blocked)
             for fd in (*parents, *(fd for other in self.workers.values() for fd in (other.tasks, other.answers))):
                 os.close(fd)  # another worker's pipes held open here would hide that worker's death
             if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it, workers just stop
+            if hasattr(signal, "pthread_sigmask"):
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             import gc
 
             gc.freeze()  # what the parent built is never collected here, so its pages stay shared
@@ -273,9 +281,7 @@ class _Pool(Generic[T, R]):
 
             traceback.print_exc()  # the parent reports the chunk as lost; this says why
         finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()  # what a plugin rule printed
-                sys.stderr.flush()
+            _flush()  # what a plugin rule printed
             os._exit(status)
 
     def _answer(self, number: int, results: list[R]) -> bytes:
@@ -307,6 +313,29 @@ def _death(status: int) -> str:
             name = "an unknown signal"
         return f"was killed by signal {number} ({name})"
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _flush() -> None:
+    """Flush stdout and stderr, each as far as it can be (either may be closed, or None when its file
+    descriptor was closed before Python started)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back until the block is done, so the pool's bookkeeping (which processes and
+    pipes exist) is never left halfway; it is delivered as usual at the end of the block."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _grow(fd: int) -> None:

@@ -296,3 +296,20 @@ def test_a_file_whose_worker_died_is_an_error_and_the_run_goes_on(in_tmp: Path,
     assert result.stdout.endswith(f"({count - len(errors)} policies in {count - len(errors)} files, "
                                   f"{len(errors)} errors).\n")
     assert no_children_left()
+
+
+def test_closed_stdout_and_stderr_do_not_stop_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With file descriptor 1 or 2 closed before start-up, Python's sys.stdout or sys.stderr is None."""
+    monkeypatch.setattr("sys.stdout", None)
+    monkeypatch.setattr("sys.stderr", None)
+    assert list(in_workers(range(300), square, lost, 2)) == [i * i for i in range(300)]
+
+
+def sigint_blocked(item: int) -> bool:
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_ctrl_c_is_only_held_back_while_the_pool_forks_and_reaps() -> None:
+    """Workers and the parent check files with Ctrl-C deliverable, and the parent has it back afterwards."""
+    assert not any(in_workers(range(400), sigint_blocked, lost, 3))
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
