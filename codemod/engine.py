@@ -152,16 +152,11 @@ def fewer_collections() -> Iterator[None]:
     re-scanning them (about 10% of a scan). Node trees form cycles only through alias back-references;
     reference counting frees everything else file by file."""
     before = gc.get_threshold()
-    _collect_less()
+    gc.set_threshold(max(before[0], 7000), *before[1:])
     try:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-def _collect_less() -> None:
-    first, *rest = gc.get_threshold()
-    gc.set_threshold(max(first, 7000), *rest)
 
 
 def _check_here(rules: list[Rule], decisions: Decisions | None, fix: bool, forced: frozenset[Path],

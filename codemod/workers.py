@@ -17,14 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import selectors
 import signal
 import struct
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-if TYPE_CHECKING:
-    import selectors
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -113,8 +111,6 @@ class _Pool(Generic[T, R]):
         self.selector: selectors.BaseSelector | None = None
 
     def results(self, jobs: int) -> Iterator[R]:
-        import selectors
-
         self.selector = selector = selectors.DefaultSelector()
         for _ in range(min(jobs - 1, len(self.chunks) - 1)):
             self._fork()
@@ -193,8 +189,6 @@ class _Pool(Generic[T, R]):
     def _fork(self) -> None:
         """Start a worker and give it its first chunks; when the system cannot fork, the parent carries on
         with the workers it has (or alone)."""
-        import selectors
-
         _flush()  # nothing buffered may be written twice
         with _interrupts_deferred():  # a worker is forked and known to close(), or not forked at all
             task_read, task_write = os.pipe()
